@@ -1,0 +1,59 @@
+import { LogLevel as NestLogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { AppModule } from './app.module.js';
+import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
+import { registerRequestLifecycle } from './common/http/request-lifecycle.js';
+import { createValidationPipe } from './common/http/validation.pipe.js';
+import { AppConfig } from './config/app-config.js';
+import { EnvironmentSource, loadEnvironment } from './config/environment.loader.js';
+import { LogLevel } from './config/environment.schema.js';
+import { setupSwagger } from './swagger.js';
+
+export interface CreateAppOptions {
+  /** Values that win over the process environment (tests, benchmarks). */
+  env?: EnvironmentSource;
+  /** Read `.env` from the working directory (default true). */
+  envFile?: boolean;
+}
+
+const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+  silent: [],
+};
+
+/** Builds the whole app (not listening): used by main.ts, the e2e tests and the benchmarks alike. */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  // Validate first: a bad value stops the boot before anything starts, with the key named.
+  const env = loadEnvironment({ envFile: options.envFile === false ? undefined : '.env', overrides: options.env });
+  const config = new AppConfig(env);
+
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.server.bodyLimitBytes,
+    logger: config.server.logLevel === 'silent' ? false : { level: config.server.logLevel },
+    // We log one line per request ourselves (request-lifecycle.ts), with 499 for clients that left.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
+    logger: NEST_LEVELS[config.server.logLevel],
+    // Throw boot errors to the caller (main.ts prints them and exits) instead of exiting inside Nest.
+    abortOnError: false,
+  });
+
+  registerRequestLifecycle(app.getHttpAdapter().getInstance());
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter(app.get(AppConfig)));
+  setupSwagger(app);
+  app.enableShutdownHooks();
+  return app;
+}

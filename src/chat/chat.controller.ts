@@ -1,0 +1,46 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
+import { RequestContext } from '../common/http/request-context.js';
+import { Ctx } from '../common/http/request-context.decorator.js';
+import { SseResponder } from '../common/sse/sse.responder.js';
+import { ChatService } from './chat.service.js';
+import { ChatRequestDto } from './dto/chat-request.dto.js';
+import { ChatResponseDto } from './dto/chat-response.dto.js';
+
+@ApiTags('chat')
+@ApiErrorResponses(400, 413, 429, 502, 503, 504)
+@Controller('chat')
+export class ChatController {
+  constructor(
+    private readonly chat: ChatService,
+    private readonly sse: SseResponder,
+  ) {}
+
+  @Post('complete')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Whole answer from the configured OpenAI-compatible upstream' })
+  @ApiResponse({ status: 200, type: ChatResponseDto })
+  complete(@Body() dto: ChatRequestDto, @Ctx() ctx: RequestContext): Promise<ChatResponseDto> {
+    return this.chat.complete(dto, ctx);
+  }
+
+  @Post('stream')
+  @ApiOperation({
+    summary: 'The answer as Server-Sent Events while tokens arrive',
+    description:
+      'One `data: {"content":"..."}` event per delta, then `data: [DONE]`. A failure after the stream opened ends it with ' +
+      '`event: error` and `data: {"error":{...}}`. `: ping` comments keep idle connections open.',
+  })
+  @ApiBody({ type: ChatRequestDto })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({
+    status: 200,
+    description: 'text/event-stream',
+    content: { 'text/event-stream': { example: 'data: {"content":"Hel"}\n\ndata: {"content":"lo"}\n\ndata: [DONE]\n\n' } },
+  })
+  stream(@Body() dto: ChatRequestDto, @Ctx() ctx: RequestContext, @Res() reply: FastifyReply): Promise<void> {
+    return this.sse.send(reply, ctx, this.chat.stream(dto, ctx));
+  }
+}

@@ -1,0 +1,6 @@
+export * from './api.error.js';
+export * from './client-closed.error.js';
+export * from './internal.error.js';
+export * from './invalid-request.error.js';
+export * from './not-configured.error.js';
+export * from './error-response.js';

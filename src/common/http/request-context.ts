@@ -1,0 +1,38 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * What a service needs to know about the HTTP request it serves, without seeing HTTP: a signal that
+ * fires when the client goes away, and a tally of time spent waiting on upstreams (for
+ * Server-Timing: ballast's own time is the total minus that wait).
+ */
+export class RequestContext {
+  readonly startedAt = performance.now();
+  upstreamMs = 0;
+  private readonly controller = new AbortController();
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get clientClosed(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  markClientClosed(): void {
+    this.controller.abort();
+  }
+
+  /** Time since the request arrived minus time waiting on upstreams, in ms. */
+  ownMs(now = performance.now()): number {
+    return Math.max(0, now - this.startedAt - this.upstreamMs);
+  }
+
+  serverTiming(now = performance.now()): string {
+    return `ballast;dur=${this.ownMs(now).toFixed(3)};desc="ballast own time", upstream;dur=${this.upstreamMs.toFixed(3)}`;
+  }
+
+  /** A context for work that no HTTP request drives (probes, tests). */
+  static detached(): RequestContext {
+    return new RequestContext();
+  }
+}

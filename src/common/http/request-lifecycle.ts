@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import { RequestContext } from './request-context.js';
+
+/** Status we log for a request whose client left before the answer was written (nginx's convention). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/**
+ * Per-request plumbing kept out of controllers: a RequestContext whose signal fires when the client
+ * disconnects, the request id echoed back, Server-Timing with ballast's own time, and one log line
+ * per request (status 499 for a client that left).
+ */
+export function registerRequestLifecycle(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const ctx = new RequestContext();
+    request.ballast = ctx;
+    const res = reply.raw;
+    res.once('close', () => {
+      const finished = res.writableFinished;
+      if (!finished) ctx.markClientClosed();
+      const status = finished ? res.statusCode : CLIENT_CLOSED_STATUS;
+      const fields = {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status,
+        durationMs: round(performance.now() - ctx.startedAt),
+        upstreamMs: round(ctx.upstreamMs),
+      };
+      if (status >= 500) request.log.warn(fields, 'request failed');
+      else request.log.info(fields, finished ? 'request completed' : 'client closed request');
+    });
+    done();
+  });
+
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-request-id', request.id).header('server-timing', request.ballast.serverTiming());
+    done(null, payload);
+  });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

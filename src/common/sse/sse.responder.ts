@@ -1,0 +1,43 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AppConfig } from '../../config/app-config.js';
+import { ApiError, ClientClosedError, InternalError } from '../errors/index.js';
+import { RequestContext } from '../http/request-context.js';
+import { SseWriter } from './sse.writer.js';
+
+/**
+ * Answers a request with an event stream. `opening` resolves once the source is ready (e.g. the
+ * upstream accepted the request); until then a failure is still an ordinary HTTP error with its own
+ * status. After the headers are out, a failure becomes an `event: error` and the stream is ended;
+ * the response is always ended, whatever happens.
+ */
+@Injectable()
+export class SseResponder {
+  private readonly logger = new Logger(SseResponder.name);
+
+  constructor(private readonly config: AppConfig) {}
+
+  async send(reply: FastifyReply, ctx: RequestContext, opening: Promise<AsyncIterable<unknown>>): Promise<void> {
+    // Errors thrown here (before any byte is written) reach the exception filter as usual.
+    const events = await opening;
+    reply.hijack();
+    const writer = new SseWriter(reply.raw, this.config.chat.heartbeatMs);
+    writer.open({ 'server-timing': ctx.serverTiming() });
+    try {
+      for await (const event of events) {
+        await writer.data(event, ctx.signal);
+      }
+      writer.done();
+    } catch (error) {
+      if (!ctx.clientClosed && !(error instanceof ClientClosedError)) writer.error(this.toErrorBody(error));
+    } finally {
+      writer.end();
+    }
+  }
+
+  private toErrorBody(error: unknown): object {
+    if (error instanceof ApiError) return error.toBody();
+    this.logger.error(`Stream failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return new InternalError('The stream failed').toBody();
+  }
+}

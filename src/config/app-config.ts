@@ -1,0 +1,39 @@
+import { EnvironmentSchema, LogLevel, UpstreamTransportName } from './environment.schema.js';
+
+/** The validated configuration, grouped by concern. The only way the app reads its settings. */
+export class AppConfig {
+  readonly server: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    logLevel: LogLevel;
+    shutdownGraceMs: number;
+  };
+  readonly upstream: {
+    baseUrl: string;
+    /** Undefined when not configured: chat routes answer 503 not_configured_error. */
+    apiKey: string | undefined;
+    timeoutMs: number;
+    maxSockets: number;
+    transport: UpstreamTransportName;
+  };
+  readonly chat: { defaultModel: string; heartbeatMs: number };
+
+  constructor(env: EnvironmentSchema) {
+    this.server = {
+      port: env.PORT,
+      host: env.HOST,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      logLevel: env.LOG_LEVEL,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    };
+    this.upstream = {
+      baseUrl: env.OPENAI_BASE_URL.replace(/\/+$/, ''),
+      apiKey: env.OPENAI_API_KEY || undefined,
+      timeoutMs: env.UPSTREAM_TIMEOUT_MS,
+      maxSockets: env.UPSTREAM_MAX_SOCKETS,
+      transport: env.UPSTREAM_TRANSPORT,
+    };
+    this.chat = { defaultModel: env.CHAT_MODEL, heartbeatMs: env.SSE_HEARTBEAT_MS };
+  }
+}

@@ -1,0 +1,45 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+import { EnvironmentSchema } from './environment.schema.js';
+
+export type EnvironmentSource = Record<string, string | undefined>;
+
+export class InvalidEnvironmentError extends Error {
+  override readonly name = 'InvalidEnvironmentError';
+}
+
+const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY']);
+
+/**
+ * Validates raw environment strings against the schema. Empty strings count as unset, so
+ * `PORT=` in a .env file means "use the default" rather than port 0.
+ */
+export function validateEnvironment(source: EnvironmentSource): EnvironmentSchema {
+  const raw: Record<string, string> = {};
+  for (const key of schemaKeys) {
+    const value = source[key];
+    if (value !== undefined && value.trim() !== '') raw[key] = value;
+  }
+  const env = plainToInstance(EnvironmentSchema, raw, { enableImplicitConversion: true });
+  const errors = validateSync(env, { forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const problems = errors.map((error) => describe(error, raw[error.property]));
+    throw new InvalidEnvironmentError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return env;
+}
+
+function describe(error: ValidationError, given: string | undefined): string {
+  const rules = Object.values(error.constraints ?? {}).join(', ');
+  // Never echo a secret back, even when it is malformed.
+  const shown = /KEY/.test(error.property) ? '[redacted]' : JSON.stringify(given);
+  return `${error.property}: ${rules} (got ${shown})`;
+}
+
+/** .env file (if present) < process environment < explicit overrides (tests). */
+export function loadEnvironment(options: { envFile?: string; overrides?: EnvironmentSource } = {}): EnvironmentSchema {
+  const fromFile = options.envFile && existsSync(options.envFile) ? parseEnv(readFileSync(options.envFile, 'utf8')) : {};
+  return validateEnvironment({ ...fromFile, ...process.env, ...options.overrides });
+}

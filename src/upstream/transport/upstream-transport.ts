@@ -1,0 +1,30 @@
+export interface TransportRequest {
+  method: 'GET' | 'POST';
+  /** Absolute URL. */
+  url: string;
+  headers: Record<string, string>;
+  /** Serialised JSON, when there is a body. */
+  body?: string;
+  signal: AbortSignal;
+}
+
+export interface TransportResponse {
+  status: number;
+  header(name: string): string | undefined;
+  /** The whole body as text (for JSON answers and error bodies). */
+  text(): Promise<string>;
+  /** The body as it arrives (for SSE). Throws if the connection breaks before a clean end. */
+  chunks(): AsyncIterable<Uint8Array>;
+  /** Release the connection without reading the body. */
+  discard(): void;
+}
+
+/**
+ * The wire under UpstreamClient. Two implementations (undici, axios via @nestjs/axios) so the
+ * transport can be chosen by measurement (UPSTREAM_TRANSPORT) without touching any caller.
+ */
+export abstract class UpstreamTransport {
+  abstract readonly name: string;
+  abstract send(request: TransportRequest): Promise<TransportResponse>;
+  abstract close(): Promise<void>;
+}

@@ -1,0 +1,24 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app.factory.js';
+import type { EnvironmentSource } from '../../src/config/environment.loader.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  /** http://127.0.0.1:<port> of the listening app (for fetch/undici-driven stream tests). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real app on the Fastify adapter, listening on a random loopback port. `.env` is ignored and
+ * logs are off unless a test asks, so runs do not depend on the developer's machine.
+ */
+export async function startTestApp(env: EnvironmentSource = {}): Promise<TestApp> {
+  const app = await createApp({ envFile: false, env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env } });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
