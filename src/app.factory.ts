@@ -17,6 +17,8 @@ export interface CreateAppOptions {
   env?: EnvironmentSource;
   /** Read `.env` from the working directory (default true). */
   envFile?: boolean;
+  /** Where JSON log lines go (default stdout); tests capture them. */
+  logStream?: { write(line: string): void };
 }
 
 const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
@@ -37,7 +39,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
 
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.bodyLimitBytes,
-    logger: config.server.logLevel === 'silent' ? false : { level: config.server.logLevel },
+    logger: config.server.logLevel === 'silent' ? false : { level: config.server.logLevel, stream: options.logStream },
     // We log one line per request ourselves (request-lifecycle.ts), with 499 for clients that left.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',

@@ -44,12 +44,14 @@ export class ChatService {
 
   private async *deltas(events: UpstreamEventStream): AsyncGenerator<ChatDeltaDto> {
     for await (const data of events) {
-      let chunk: ChunkBody;
+      let parsed: unknown;
       try {
-        chunk = JSON.parse(data) as ChunkBody;
+        parsed = JSON.parse(data);
       } catch {
         throw malformedUpstreamResponse('a stream event is not valid JSON');
       }
+      if (!parsed || typeof parsed !== 'object') throw malformedUpstreamResponse('a stream event is not a JSON object');
+      const chunk = parsed as ChunkBody;
       if (chunk.error) {
         const detail = typeof chunk.error.message === 'string' ? `: ${chunk.error.message.slice(0, 500)}` : '';
         throw new UpstreamFailureError(`The upstream reported an error mid-stream${detail}`, 'upstream_stream_error');

@@ -15,41 +15,41 @@ const trimmed = () => Transform(({ value }: { value: unknown }) => (typeof value
 export class EnvironmentSchema {
   // --- server ---
   @IsInt() @Min(0) @Max(65535)
-  PORT = 3000;
+  PORT: number = 3000;
 
   @IsString() @MinLength(1) @trimmed()
-  HOST = '0.0.0.0';
+  HOST: string = '0.0.0.0';
 
   @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
-  BODY_LIMIT_BYTES = 1_048_576;
+  BODY_LIMIT_BYTES: number = 1_048_576;
 
   @IsIn(LOG_LEVELS) @trimmed()
   LOG_LEVEL: LogLevel = 'info';
 
   @IsInt() @Min(0) @Max(600_000)
-  SHUTDOWN_GRACE_MS = 10_000;
+  SHUTDOWN_GRACE_MS: number = 10_000;
 
   // --- upstream ---
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) @trimmed()
-  OPENAI_BASE_URL = 'https://api.openai.com/v1';
+  OPENAI_BASE_URL: string = 'https://api.openai.com/v1';
 
   @IsOptional() @IsString() @trimmed()
   OPENAI_API_KEY?: string;
 
   @IsString() @MinLength(1) @trimmed()
-  CHAT_MODEL = 'gpt-4o-mini';
+  CHAT_MODEL: string = 'gpt-4o-mini';
 
   @IsInt() @Min(1) @Max(3_600_000)
-  UPSTREAM_TIMEOUT_MS = 30_000;
+  UPSTREAM_TIMEOUT_MS: number = 30_000;
 
   @IsInt() @Min(1) @Max(65_536)
-  UPSTREAM_MAX_SOCKETS = 256;
+  UPSTREAM_MAX_SOCKETS: number = 256;
 
   @IsIn(UPSTREAM_TRANSPORTS) @trimmed()
   UPSTREAM_TRANSPORT: UpstreamTransportName = 'undici';
 
   @IsInt() @Min(0) @Max(600_000)
-  SSE_HEARTBEAT_MS = 15_000;
+  SSE_HEARTBEAT_MS: number = 15_000;
 }
 
 export type EnvironmentKey = keyof EnvironmentSchema;

@@ -33,8 +33,9 @@ export class RequestDeadline {
     this.timer.refresh();
   }
 
+  /** Life from the upstream; only counts once streaming began (keep-alives must not extend the deadline). */
   touch(): void {
-    this.timer.refresh();
+    if (this.idle) this.timer.refresh();
   }
 
   dispose(): void {

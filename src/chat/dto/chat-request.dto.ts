@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsInt, IsNumber, IsOptional, IsString, Max, Min, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsInt, IsNumber, IsOptional, IsString, Max, Min, MinLength, ValidateNested } from 'class-validator';
 import { ChatMessageDto } from './chat-message.dto.js';
 
 export class ChatRequestDto {
@@ -11,11 +11,13 @@ export class ChatRequestDto {
       { role: 'user', content: 'Say hello in five words.' },
     ],
   })
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayMaxSize(4096)
+  // class-validator checks bottom-up and we report the first failure: most basic rule last.
   @ValidateNested({ each: true })
   @Type(() => ChatMessageDto)
+  @ArrayMaxSize(4096)
+  @ArrayNotEmpty()
+  @IsArray()
+  @IsDefined({ message: 'messages is required' })
   messages!: ChatMessageDto[];
 
   @ApiPropertyOptional({ description: 'Upstream model; CHAT_MODEL when omitted', example: 'gpt-4o-mini' })

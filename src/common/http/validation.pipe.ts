@@ -26,6 +26,8 @@ export function createValidationPipe(): ValidationPipe {
     whitelist: true,
     transform: true,
     forbidUnknownValues: true,
+    // One message per field: the first rule it breaks ("messages is required", not three complaints).
+    stopAtFirstError: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors: ValidationError[]) => {
       const problems = flatten(errors);

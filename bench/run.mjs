@@ -1,0 +1,686 @@
+// ballast benchmark: the same fake OpenAI upstream measured straight ("direct"), through a bare
+// node:http relay ("relay", the physical limit of any proxy) and through ballast (undici and axios
+// transports, separate processes). Every server runs in its own child process; the load is generated
+// here. Writes bench/results/latest.md.
+//
+//   npm run bench                 full run (~3-4 min)
+//   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
+//
+// Needs `npm run build` (dist/) and `tsc -p bench/tsconfig.json` (dist-bench/) first; `npm run bench`
+// does both.
+import { execSync, fork, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Pool } from 'undici';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
+const RELAY_ENTRY = path.join(ROOT, 'bench', 'relay.mjs');
+const BALLAST_ENTRY = path.join(ROOT, 'dist', 'main.js');
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const CFG = QUICK
+  ? {
+      c1: { warmup: 100, rounds: 3, perRound: 60 },
+      thr: { connections: 64, warmupSec: 1, durationSec: 2, latencies: [0, 50] },
+      sse: { tokens: 20, intervalMs: 10, warmup: 2, streams: 10 },
+    }
+  : {
+      c1: { warmup: 500, rounds: 15, perRound: 300 },
+      thr: { connections: 64, warmupSec: 2, durationSec: 8, latencies: [0, 50] },
+      sse: { tokens: 20, intervalMs: 10, warmup: 5, streams: 50 },
+    };
+const BALLAST_LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'info';
+
+const MESSAGES = [{ role: 'user', content: 'hello' }];
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+// ------------------------------------------------------------------------------------------------
+// child processes
+
+const children = new Set();
+function track(cp, name) {
+  cp.benchName = name;
+  children.add(cp);
+  cp.once('exit', () => children.delete(cp));
+  return cp;
+}
+process.on('exit', () => {
+  for (const cp of children) {
+    try {
+      cp.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.error(`\nbench: ${sig}, killing children`);
+    process.exit(130); // the 'exit' handler kills them
+  });
+}
+
+async function stopChild(cp) {
+  if (cp.exitCode !== null || cp.signalCode !== null) return;
+  const exited = new Promise((resolve) => cp.once('exit', resolve));
+  cp.kill('SIGTERM');
+  const timer = setTimeout(() => cp.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Keeps the last lines a child printed, to show when something goes wrong. */
+function tail(stream, lines, max = 60) {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (s) => {
+    const parts = (partial + s).split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts) {
+      lines.push(p);
+      if (lines.length > max) lines.shift();
+    }
+  });
+}
+
+function waitForReady(cp, name, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: no 'ready' message within ${timeoutMs} ms`)), timeoutMs);
+    cp.on('message', function onMsg(m) {
+      if (m && m.type === 'ready') {
+        clearTimeout(timer);
+        cp.off('message', onMsg);
+        resolve(m.port);
+      }
+    });
+    cp.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited early (code ${code}, signal ${sig})`));
+    });
+  });
+}
+
+async function startFake() {
+  if (!fs.existsSync(FAKE_ENTRY)) throw new Error(`${FAKE_ENTRY} missing: run "npx tsc -p bench/tsconfig.json" first`);
+  const cp = track(
+    fork(FAKE_ENTRY, [], { env: { ...process.env, FAKE_KNOBS: JSON.stringify({ recordRequests: false }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    'fake-upstream',
+  );
+  const port = await waitForReady(cp, 'fake upstream');
+  let nextId = 1;
+  const setKnobs = (knobs) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => reject(new Error('fake upstream: knobs not acknowledged')), 5000);
+      cp.on('message', function onMsg(m) {
+        if (m && m.type === 'knobs-ok' && m.id === id) {
+          clearTimeout(timer);
+          cp.off('message', onMsg);
+          resolve(m.counters);
+        }
+      });
+      cp.send({ type: 'knobs', id, knobs });
+    });
+  return { cp, port, origin: `http://127.0.0.1:${port}`, setKnobs };
+}
+
+async function startRelay(upstreamOrigin) {
+  const cp = track(
+    fork(RELAY_ENTRY, [], { env: { ...process.env, UPSTREAM_URL: upstreamOrigin, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    'relay',
+  );
+  const port = await waitForReady(cp, 'relay');
+  return { cp, port, origin: `http://127.0.0.1:${port}` };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const LAUNCHER_ENTRY = path.join(ROOT, 'bench', 'ballast-launcher.mjs');
+const NUMERIC_KEYS = ['PORT', 'UPSTREAM_MAX_SOCKETS', 'SSE_HEARTBEAT_MS', 'SHUTDOWN_GRACE_MS'];
+/** Set when dist/main.js refused the environment and the launcher fallback had to be used. */
+const startNotes = [];
+
+async function startBallast(transport, upstreamOrigin) {
+  if (!fs.existsSync(BALLAST_ENTRY)) throw new Error(`${BALLAST_ENTRY} missing: run "npm run build" first`);
+  const port = await freePort();
+  // Explicit, minimal environment; cwd is a temp dir so no .env file is picked up.
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    OPENAI_BASE_URL: `${upstreamOrigin}/v1`,
+    OPENAI_API_KEY: 'sk-bench-fake',
+    CHAT_MODEL: 'fake-model',
+    LOG_LEVEL: BALLAST_LOG_LEVEL,
+    UPSTREAM_TRANSPORT: transport,
+    UPSTREAM_MAX_SOCKETS: '256', // = default
+    SSE_HEARTBEAT_MS: '15000', // = default
+    SHUTDOWN_GRACE_MS: '1000',
+  };
+  const name = `ballast-${transport}`;
+  try {
+    return await launchBallast(name, [BALLAST_ENTRY], env, port);
+  } catch (err) {
+    if (!/Invalid configuration/.test(err.message)) throw err;
+    // dist/main.js rejected the env (e.g. numeric values): say so loudly, then boot through
+    // bench/ballast-launcher.mjs with only the non-numeric keys (the numeric ones are left at their
+    // defaults; the launcher listens on BENCH_PORT itself).
+    const firstLine = err.message.split('\n').find((l) => /Invalid configuration/.test(l));
+    console.warn(`WARNING: ${name}: node dist/main.js refused the environment: ${firstLine}\n  falling back to bench/ballast-launcher.mjs`);
+    startNotes.push(`${name}: \`node dist/main.js\` exited at startup with "${firstLine}"; started via bench/ballast-launcher.mjs (createApp + listen on the bench port) with ${NUMERIC_KEYS.join(', ')} left unset (defaults: UPSTREAM_MAX_SOCKETS 256, SSE_HEARTBEAT_MS 15000, SHUTDOWN_GRACE_MS 10000).`);
+    const fallbackEnv = { ...env, BENCH_PORT: String(port) };
+    for (const k of NUMERIC_KEYS) delete fallbackEnv[k];
+    return await launchBallast(name, [LAUNCHER_ENTRY], fallbackEnv, port);
+  }
+}
+
+async function launchBallast(name, args, env, port) {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
+  const cp = track(spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
+  const lines = [];
+  tail(cp.stdout, lines);
+  tail(cp.stderr, lines);
+  const exited = new Promise((resolve) => cp.once('exit', resolve));
+  exited.then(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  const origin = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (cp.exitCode !== null || cp.signalCode !== null) {
+      await sleep(50); // let the output pipes drain
+      throw new Error(`${name} exited during startup (code ${cp.exitCode}):\n${lines.join('\n')}`);
+    }
+    try {
+      const res = await fetch(`${origin}/health`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stopChild(cp);
+      throw new Error(`${name}: /health not 200 within 30 s:\n${lines.join('\n')}`);
+    }
+    await sleep(50);
+  }
+  return { cp, port, origin, lines };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------------------------------------
+// statistics and formatting
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+const sortNum = (a) => [...a].sort((x, y) => x - y);
+const median = (a) => percentile(sortNum(a), 50);
+const mean = (a) => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
+const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toString() : 'n/a');
+const signed3 = (x) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + x.toFixed(3) : 'n/a');
+const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
+
+function mdTable(header, rows, align) {
+  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
+  const sep = a.map((x) => (x === 'l' ? ':---' : '---:'));
+  return [header, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+// ------------------------------------------------------------------------------------------------
+// requests
+
+/** One request, body read to the end. Returns { ms, status } (status 0 = transport error). */
+async function timedRequest(pool, reqPath, body) {
+  const t0 = performance.now();
+  try {
+    const res = await pool.request({ method: 'POST', path: reqPath, headers: JSON_HEADERS, body });
+    await res.body.arrayBuffer();
+    return { ms: performance.now() - t0, status: res.statusCode };
+  } catch (err) {
+    return { ms: performance.now() - t0, status: 0, error: err };
+  }
+}
+
+/** Text of a content event (ballast: {"content"}, OpenAI: choices[0].delta.content), '' when none. */
+function eventContent(data) {
+  try {
+    const j = JSON.parse(data);
+    if (typeof j.content === 'string') return j.content;
+    const c = j.choices?.[0]?.delta?.content;
+    return typeof c === 'string' ? c : '';
+  } catch {
+    return '';
+  }
+}
+
+/** One SSE stream; timestamps every event carrying content. */
+async function sseRequest(pool, reqPath, body) {
+  const t0 = performance.now();
+  const times = [];
+  let status = 0;
+  let done = false;
+  let errorEvent = false;
+  try {
+    const res = await pool.request({ method: 'POST', path: reqPath, headers: { ...JSON_HEADERS, accept: 'text/event-stream' }, body });
+    status = res.statusCode;
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body) {
+      const now = performance.now();
+      buf += decoder.decode(chunk, { stream: true });
+      if (buf.includes('\r')) buf = buf.replace(/\r\n?/g, '\n');
+      let idx;
+      while ((idx = buf.indexOf('\n\n')) !== -1) {
+        const ev = buf.slice(0, idx);
+        buf = buf.slice(idx + 2);
+        for (const line of ev.split('\n')) {
+          if (line.startsWith('event:') && line.slice(6).trim() === 'error') errorEvent = true;
+          if (!line.startsWith('data:')) continue;
+          const data = line.slice(5).trim();
+          if (data === '[DONE]') done = true;
+          else if (eventContent(data).length > 0) times.push(now);
+        }
+      }
+    }
+  } catch (err) {
+    return { status: 0, error: err, times, done, errorEvent, t0, total: performance.now() - t0 };
+  }
+  return { status, times, done, errorEvent, t0, total: performance.now() - t0 };
+}
+
+// ------------------------------------------------------------------------------------------------
+// scenarios
+
+async function smokeCheck(targets) {
+  const problems = [];
+  for (const t of targets) {
+    const pool = new Pool(t.origin, { connections: 1 });
+    try {
+      const res = await pool.request({ method: 'POST', path: t.path, headers: JSON_HEADERS, body: t.body });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 || !text.includes('Echo: hello')) problems.push(`${t.name} ${t.path}: ${res.statusCode} ${text.slice(0, 300)}`);
+      const s = await sseRequest(pool, t.streamPath, t.streamBody);
+      if (s.status !== 200 || s.times.length === 0 || !s.done) {
+        problems.push(`${t.name} ${t.streamPath}: status ${s.status}, ${s.times.length} content events, done=${s.done}${s.error ? `, ${s.error.message}` : ''}`);
+      }
+    } catch (err) {
+      problems.push(`${t.name}: ${err.message}`);
+    } finally {
+      await pool.close();
+    }
+  }
+  return problems;
+}
+
+async function scenarioLatencyC1(targets, setKnobs) {
+  await setKnobs({ latencyMs: 0, streamIntervalMs: 0, streamTokens: null });
+  const { warmup, rounds, perRound } = CFG.c1;
+  const pools = new Map(targets.map((t) => [t.name, new Pool(t.origin, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
+  const stats = new Map(targets.map((t) => [t.name, { p50s: [], p99s: [], means: [], bad: 0, n: 0, firstBad: null }]));
+  try {
+    for (const t of targets) {
+      const pool = pools.get(t.name);
+      for (let i = 0; i < warmup; i++) await timedRequest(pool, t.path, t.body);
+    }
+    for (let r = 0; r < rounds; r++) {
+      // Rotate the order each round so no target always runs right after another.
+      const order = targets.map((_, i) => targets[(i + r) % targets.length]);
+      for (const t of order) {
+        const pool = pools.get(t.name);
+        const st = stats.get(t.name);
+        const lat = new Array(perRound);
+        for (let i = 0; i < perRound; i++) {
+          const res = await timedRequest(pool, t.path, t.body);
+          lat[i] = res.ms;
+          st.n++;
+          if (res.status < 200 || res.status >= 300) {
+            st.bad++;
+            st.firstBad ??= res.error ? res.error.message : `HTTP ${res.status}`;
+          }
+        }
+        const sorted = sortNum(lat);
+        st.p50s.push(percentile(sorted, 50));
+        st.p99s.push(percentile(sorted, 99));
+        st.means.push(mean(lat));
+      }
+      process.stdout.write(`  c=1 round ${r + 1}/${rounds}\r`);
+    }
+    process.stdout.write('\n');
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.close()));
+  }
+  const out = {};
+  for (const t of targets) {
+    const st = stats.get(t.name);
+    out[t.name] = { p50: median(st.p50s), p99: median(st.p99s), mean: median(st.means), bad: st.bad, n: st.n, firstBad: st.firstBad };
+  }
+  const d = out.direct;
+  for (const name of Object.keys(out)) {
+    out[name].addedP50 = out[name].p50 - d.p50;
+    out[name].addedP99 = out[name].p99 - d.p99;
+  }
+  return out;
+}
+
+function cannon(opts) {
+  return autocannon({ ...opts, pipelining: 1, timeout: 10, method: 'POST', headers: JSON_HEADERS });
+}
+
+async function scenarioThroughput(targets, setKnobs) {
+  const { connections, warmupSec, durationSec, latencies } = CFG.thr;
+  const out = {};
+  for (const latencyMs of latencies) {
+    await setKnobs({ latencyMs, streamIntervalMs: 0, streamTokens: null });
+    out[latencyMs] = {};
+    for (const t of targets) {
+      const url = t.origin + t.path;
+      await cannon({ url, body: t.body, connections, duration: warmupSec });
+      const r = await cannon({ url, body: t.body, connections, duration: durationSec });
+      out[latencyMs][t.name] = {
+        rps: r['2xx'] / r.duration,
+        rpsAvg: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        ok: r['2xx'],
+        non2xx: r.non2xx,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        statusCodes: r.statusCodeStats,
+      };
+      console.log(`  c=${connections} upstream ${latencyMs} ms ${t.name}: ${f0(out[latencyMs][t.name].rps)} req/s`);
+    }
+    const relay = out[latencyMs].relay?.rps;
+    for (const name of Object.keys(out[latencyMs])) out[latencyMs][name].vsRelay = out[latencyMs][name].rps / relay;
+  }
+  return out;
+}
+
+async function scenarioSse(targets, setKnobs) {
+  const { tokens, intervalMs, warmup, streams } = CFG.sse;
+  const streamTokens = Array.from({ length: tokens }, (_, i) => `tok${i} `);
+  await setKnobs({ latencyMs: 0, streamIntervalMs: intervalMs, streamTokens });
+  const pools = new Map(targets.map((t) => [t.name, new Pool(t.origin, { connections: 1, keepAliveTimeout: 60_000 })]));
+  const per = new Map(targets.map((t) => [t.name, { ttfe: [], meanGap: [], p99Gap: [], total: [], allGaps: [], bad: 0, badEvents: 0, firstBad: null }]));
+  try {
+    for (let i = 0; i < warmup; i++) for (const t of targets) await sseRequest(pools.get(t.name), t.streamPath, t.streamBody);
+    for (let i = 0; i < streams; i++) {
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[(i + k) % targets.length];
+        const st = per.get(t.name);
+        const s = await sseRequest(pools.get(t.name), t.streamPath, t.streamBody);
+        if (s.status !== 200 || !s.done || s.errorEvent || s.times.length === 0) {
+          st.bad++;
+          st.firstBad ??= `status ${s.status}, done=${s.done}, errorEvent=${s.errorEvent}${s.error ? `, ${s.error.message}` : ''}`;
+          continue;
+        }
+        if (s.times.length !== tokens) st.badEvents++;
+        const gaps = [];
+        for (let j = 1; j < s.times.length; j++) gaps.push(s.times[j] - s.times[j - 1]);
+        st.ttfe.push(s.times[0] - s.t0);
+        st.meanGap.push(mean(gaps));
+        st.p99Gap.push(percentile(sortNum(gaps), 99));
+        st.total.push(s.total);
+        st.allGaps.push(...gaps);
+      }
+      process.stdout.write(`  sse stream ${i + 1}/${streams}\r`);
+    }
+    process.stdout.write('\n');
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.close()));
+  }
+  const out = {};
+  for (const t of targets) {
+    const st = per.get(t.name);
+    out[t.name] = {
+      ttfe: median(st.ttfe),
+      meanGap: median(st.meanGap),
+      p99Gap: median(st.p99Gap),
+      pooledP99Gap: percentile(sortNum(st.allGaps), 99),
+      total: median(st.total),
+      n: st.ttfe.length,
+      bad: st.bad,
+      badEvents: st.badEvents,
+      firstBad: st.firstBad,
+    };
+  }
+  for (const name of Object.keys(out)) {
+    out[name].addedTtfe = out[name].ttfe - out.direct.ttfe;
+    out[name].ttfeVsRelay = out[name].ttfe / out.relay.ttfe;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// report
+
+function report(meta, c1, thr, sse, targets) {
+  const names = targets.map((t) => t.name);
+  const L = [];
+  L.push('# ballast benchmark');
+  L.push('');
+  L.push(`- date: ${meta.date}`);
+  L.push(`- node: ${meta.node}`);
+  L.push(`- nproc: ${meta.nproc} (${meta.cpu}); load average at start: ${meta.load}`);
+  L.push(`- command: \`${meta.command}\``);
+  L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL}, UPSTREAM_MAX_SOCKETS=256; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
+  if (meta.git) L.push(`- git: ${meta.git}`);
+  for (const n of startNotes) L.push(`- **WARNING** ${n}`);
+  L.push('');
+  L.push('Targets: **direct** = fake `POST /v1/chat/completions`; **relay** = relay → fake (same path); **ballast-undici** / **ballast-axios** = ballast `POST /chat/complete` (`/chat/stream` for SSE) → fake, `UPSTREAM_TRANSPORT=undici|axios`.');
+  L.push('');
+
+  L.push('## Key ratios');
+  L.push('');
+  const relayAdd99 = c1.relay.addedP99;
+  const keyRows = [];
+  for (const n of ['ballast-undici', 'ballast-axios']) {
+    const r = c1[n];
+    const p99Ratio = r.addedP99 / relayAdd99;
+    keyRows.push([
+      n,
+      `${signed3(r.addedP50)} ms ${r.addedP50 <= 0.4 ? 'PASS' : 'FAIL'}`,
+      `${signed3(r.addedP99)} ms (${f2(p99Ratio)}× relay) ${r.addedP99 <= 1.5 * relayAdd99 ? 'PASS' : 'FAIL'}`,
+      `${pct(thr[0]?.[n]?.vsRelay)} ${thr[0]?.[n]?.vsRelay >= 0.8 ? 'PASS' : 'FAIL'}`,
+      pct(thr[50]?.[n]?.vsRelay),
+      `${signed3(sse[n].addedTtfe)} ms`,
+    ]);
+  }
+  keyRows.push([
+    'relay',
+    `${signed3(c1.relay.addedP50)} ms`,
+    `${signed3(c1.relay.addedP99)} ms`,
+    '100.0%',
+    '100.0%',
+    `${signed3(sse.relay.addedTtfe)} ms`,
+  ]);
+  L.push(
+    mdTable(
+      ['target', 'added p50 @c=1 (≤ 0.4 ms)', 'added p99 @c=1 (≤ 1.5× relay)', 'req/s vs relay @c=64, 0 ms (≥ 80%)', 'req/s vs relay @c=64, 50 ms', 'SSE TTFE added'],
+      keyRows,
+    ),
+  );
+  L.push('');
+
+  L.push('## 1. Added latency, concurrency 1 (upstream latency 0 ms)');
+  L.push('');
+  L.push(
+    `${CFG.c1.rounds} interleaved rounds × ${CFG.c1.perRound} sequential requests per target (after ${CFG.c1.warmup} warm-up requests each), undici Pool with 1 keep-alive connection, timed with performance.now() up to the last body byte. Values are the median over rounds of each round's p50 / p99 / mean; added = target − direct.`,
+  );
+  L.push('');
+  L.push(
+    mdTable(
+      ['target', 'p50 ms', 'p99 ms', 'mean ms', 'added p50 ms', 'added p99 ms', 'non-2xx/errors'],
+      names.map((n) => {
+        const r = c1[n];
+        return [n, f3(r.p50), f3(r.p99), f3(r.mean), signed3(r.addedP50), signed3(r.addedP99), `${r.bad}/${r.n}`];
+      }),
+    ),
+  );
+  L.push('');
+
+  L.push(`## 2. Throughput, concurrency ${CFG.thr.connections}`);
+  L.push('');
+  L.push(
+    `autocannon (programmatic, in the bench process), ${CFG.thr.connections} connections, ${CFG.thr.warmupSec} s warm-up then ${CFG.thr.durationSec} s measured per target. req/s = 2xx responses / measured duration; latency percentiles are autocannon's (whole ms, 2xx only).`,
+  );
+  L.push('');
+  for (const lat of CFG.thr.latencies) {
+    L.push(`### upstream latency ${lat} ms`);
+    L.push('');
+    L.push(
+      mdTable(
+        ['target', 'req/s', 'vs relay', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts'],
+        names.map((n) => {
+          const r = thr[lat][n];
+          return [n, f0(r.rps), pct(r.vsRelay), f1(r.p50), f1(r.p99), String(r.non2xx), String(r.errors), String(r.timeouts)];
+        }),
+      ),
+    );
+    L.push('');
+  }
+
+  L.push('## 3. SSE streaming');
+  L.push('');
+  L.push(
+    `Upstream streams ${CFG.sse.tokens} tokens, one every ${CFG.sse.intervalMs} ms (the first also after ${CFG.sse.intervalMs} ms). ${CFG.sse.streams} sequential streams per target, interleaved, after ${CFG.sse.warmup} warm-up streams each; SSE parsed from the raw body. TTFE = request start → first \`data:\` event with content. Values are medians over streams; pooled p99 gap is over all gaps of all streams.`,
+  );
+  L.push('');
+  L.push(
+    mdTable(
+      ['target', 'TTFE ms', 'added TTFE ms', 'TTFE / relay', 'mean gap ms', 'p99 gap ms', 'pooled p99 gap ms', 'stream total ms', 'streams ok', 'failed'],
+      names.map((n) => {
+        const r = sse[n];
+        return [n, f3(r.ttfe), signed3(r.addedTtfe), f3(r.ttfeVsRelay), f3(r.meanGap), f3(r.p99Gap), f3(r.pooledP99Gap), f3(r.total), String(r.n), String(r.bad)];
+      }),
+    ),
+  );
+  L.push('');
+
+  const problems = [];
+  for (const n of names) {
+    if (c1[n].bad) problems.push(`c=1 ${n}: ${c1[n].bad} non-2xx/errors (first: ${c1[n].firstBad})`);
+    for (const lat of CFG.thr.latencies) {
+      const r = thr[lat][n];
+      if (r.non2xx || r.errors || r.timeouts) problems.push(`c=64/${lat} ms ${n}: non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}, status codes ${JSON.stringify(r.statusCodes)}`);
+    }
+    if (sse[n].bad) problems.push(`SSE ${n}: ${sse[n].bad} failed streams (first: ${sse[n].firstBad})`);
+    if (sse[n].badEvents) problems.push(`SSE ${n}: ${sse[n].badEvents} streams without exactly ${CFG.sse.tokens} content events`);
+  }
+  if (startNotes.length) problems.push('startup: `node dist/main.js` refused the environment, ballast ran through bench/ballast-launcher.mjs (see WARNING at the top)');
+  if (problems.length) {
+    L.push('## Problems');
+    L.push('');
+    for (const p of problems) L.push(`- ${p}`);
+    L.push('');
+  }
+  return { text: L.join('\n'), problems };
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    nproc: (() => {
+      try {
+        return execSync('nproc', { encoding: 'utf8' }).trim();
+      } catch {
+        return String(os.availableParallelism());
+      }
+    })(),
+    cpu: os.cpus()[0]?.model?.trim() ?? 'unknown cpu',
+    load: os.loadavg().map((x) => x.toFixed(2)).join(' / '),
+    command: `${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
+    git: (() => {
+      try {
+        return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() + (execSync('git status --porcelain', { cwd: ROOT, encoding: 'utf8' }).trim() ? ' (dirty)' : '');
+      } catch {
+        return null;
+      }
+    })(),
+  };
+
+  const spawned = [];
+  let exitCode = 0;
+  try {
+    console.log(`ballast bench${QUICK ? ' (BENCH_QUICK)' : ''}: starting processes`);
+    const fake = await startFake();
+    spawned.push(fake.cp);
+    const relay = await startRelay(fake.origin);
+    spawned.push(relay.cp);
+    const bu = await startBallast('undici', fake.origin);
+    spawned.push(bu.cp);
+    const ba = await startBallast('axios', fake.origin);
+    spawned.push(ba.cp);
+    console.log(`  fake ${fake.origin}, relay ${relay.origin}, ballast-undici ${bu.origin}, ballast-axios ${ba.origin}`);
+
+    const direct = { path: '/v1/chat/completions', body: JSON.stringify({ model: 'fake-model', messages: MESSAGES }), streamPath: '/v1/chat/completions', streamBody: JSON.stringify({ model: 'fake-model', messages: MESSAGES, stream: true }) };
+    const viaBallast = { path: '/chat/complete', body: JSON.stringify({ messages: MESSAGES }), streamPath: '/chat/stream', streamBody: JSON.stringify({ messages: MESSAGES }) };
+    const targets = [
+      { name: 'direct', origin: fake.origin, ...direct },
+      { name: 'relay', origin: relay.origin, ...direct },
+      { name: 'ballast-undici', origin: bu.origin, ...viaBallast },
+      { name: 'ballast-axios', origin: ba.origin, ...viaBallast },
+    ];
+
+    const smoke = await smokeCheck(targets);
+    if (smoke.length) {
+      console.warn('WARNING: smoke check failed (continuing, see Problems in the report):');
+      for (const p of smoke) console.warn(`  ${p}`);
+    }
+
+    console.log('scenario 1: added latency at c=1');
+    const c1 = await scenarioLatencyC1(targets, fake.setKnobs);
+    console.log('scenario 2: throughput at c=64');
+    const thr = await scenarioThroughput(targets, fake.setKnobs);
+    console.log('scenario 3: SSE');
+    const sse = await scenarioSse(targets, fake.setKnobs);
+
+    for (const b of [bu, ba]) {
+      if (b.cp.exitCode !== null || b.cp.signalCode !== null) smoke.push(`${b.cp.benchName} exited during the run:\n${b.lines.join('\n')}`);
+    }
+    const { text, problems } = report(meta, c1, thr, sse, targets);
+    const smokeSection = smoke.length ? `\n## Smoke check\n\n${smoke.map((p) => `- ${p}`).join('\n')}\n` : '';
+    const full = `${text}${smokeSection}\n_Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s._\n`;
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), full);
+    console.log('\n' + full);
+    console.log(`written ${path.relative(ROOT, path.join(RESULTS_DIR, 'latest.md'))}`);
+    if (problems.length || smoke.length) {
+      for (const b of [bu, ba]) if (b.lines.some((l) => /error/i.test(l))) console.warn(`--- last output of ${b.cp.benchName} ---\n${b.lines.join('\n')}`);
+    }
+  } catch (err) {
+    console.error('bench failed:', err instanceof Error ? (err.stack ?? err.message) : err);
+    exitCode = 1;
+  } finally {
+    await Promise.all([...children].map(stopChild));
+  }
+  process.exitCode = exitCode;
+}
+
+await main();

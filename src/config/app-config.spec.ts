@@ -1,0 +1,71 @@
+import 'reflect-metadata';
+import { AppConfig } from './app-config.js';
+import { validateEnvironment } from './environment.loader.js';
+import { EnvironmentSchema } from './environment.schema.js';
+
+function schemaWith(values: Partial<EnvironmentSchema>): EnvironmentSchema {
+  return Object.assign(new EnvironmentSchema(), values);
+}
+
+describe(AppConfig.name, () => {
+  describe('upstream.baseUrl', () => {
+    it.each([
+      ['https://api.openai.com/v1/', 'https://api.openai.com/v1'],
+      ['http://localhost:8080/v1///', 'http://localhost:8080/v1'],
+      ['http://localhost:8080/', 'http://localhost:8080'],
+      ['https://api.openai.com/v1', 'https://api.openai.com/v1'],
+    ])('strips trailing slashes from %j', (given, expected) => {
+      expect(new AppConfig(validateEnvironment({ OPENAI_BASE_URL: given })).upstream.baseUrl).toBe(expected);
+    });
+
+    it('keeps inner slashes', () => {
+      expect(new AppConfig(schemaWith({ OPENAI_BASE_URL: 'https://proxy.example.com/openai/v1/' })).upstream.baseUrl).toBe(
+        'https://proxy.example.com/openai/v1',
+      );
+    });
+  });
+
+  describe('upstream.apiKey', () => {
+    it('is undefined for an empty key', () => {
+      expect(new AppConfig(schemaWith({ OPENAI_API_KEY: '' })).upstream.apiKey).toBeUndefined();
+    });
+
+    it('is undefined for an empty key coming through the environment', () => {
+      expect(new AppConfig(validateEnvironment({ OPENAI_API_KEY: '' })).upstream.apiKey).toBeUndefined();
+    });
+
+    it('is undefined when not set', () => {
+      expect(new AppConfig(validateEnvironment({})).upstream.apiKey).toBeUndefined();
+    });
+
+    it('keeps a configured key', () => {
+      expect(new AppConfig(validateEnvironment({ OPENAI_API_KEY: 'sk-test' })).upstream.apiKey).toBe('sk-test');
+    });
+  });
+
+  it('groups the validated settings by concern', () => {
+    const config = new AppConfig(
+      schemaWith({
+        PORT: 8080,
+        HOST: '127.0.0.1',
+        BODY_LIMIT_BYTES: 4096,
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_GRACE_MS: 5,
+        UPSTREAM_TIMEOUT_MS: 400,
+        UPSTREAM_MAX_SOCKETS: 8,
+        UPSTREAM_TRANSPORT: 'axios',
+        CHAT_MODEL: 'm',
+        SSE_HEARTBEAT_MS: 60,
+      }),
+    );
+    expect(config.server).toEqual({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 4096, logLevel: 'warn', shutdownGraceMs: 5 });
+    expect(config.upstream).toEqual({
+      baseUrl: 'https://api.openai.com/v1',
+      apiKey: undefined,
+      timeoutMs: 400,
+      maxSockets: 8,
+      transport: 'axios',
+    });
+    expect(config.chat).toEqual({ defaultModel: 'm', heartbeatMs: 60 });
+  });
+});
