@@ -5,6 +5,12 @@
 //
 //   npm run bench                 full run (~3-4 min)
 //   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
+//   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, piped
+//                                 here and always drained, see drain())
+//
+// ballast is started exactly as in production, `node dist/main.js` with its config in the
+// environment; if it does not come up (bad config, crash, no /health 200 within 30 s) the bench
+// stops with its output and exit code 1. There is no fallback.
 //
 // Needs `npm run build` (dist/) and `tsc -p bench/tsconfig.json` (dist-bench/) first; `npm run bench`
 // does both.
@@ -76,17 +82,30 @@ async function stopChild(cp) {
   clearTimeout(timer);
 }
 
-/** Keeps the last lines a child printed, to show when something goes wrong. */
-function tail(stream, lines, max = 60) {
+/**
+ * Consumes a child's output pipe for its whole life and keeps only the last `max` lines (shown when
+ * something goes wrong). The 'data' listener puts the stream in flowing mode, so the pipe is always
+ * read no matter how much the child logs: at LOG_LEVEL=info ballast writes one line per request, and
+ * an unread pipe would fill up (64 KiB) and block the server's writes, i.e. the server itself.
+ */
+function drain(stream, lines, max = 60) {
   let partial = '';
   stream.setEncoding('utf8');
   stream.on('data', (s) => {
     const parts = (partial + s).split('\n');
     partial = parts.pop() ?? '';
+    if (partial.length > 8192) partial = partial.slice(-8192); // one endless line must not grow without bound
     for (const p of parts) {
       lines.push(p);
       if (lines.length > max) lines.shift();
     }
+  });
+  stream.on('end', () => {
+    if (partial) lines.push(partial);
+    partial = '';
+  });
+  stream.on('error', () => {
+    /* the child went away; nothing left to read */
   });
 }
 
@@ -151,13 +170,9 @@ function freePort() {
   });
 }
 
-const LAUNCHER_ENTRY = path.join(ROOT, 'bench', 'ballast-launcher.mjs');
-const NUMERIC_KEYS = ['PORT', 'UPSTREAM_MAX_SOCKETS', 'SSE_HEARTBEAT_MS', 'SHUTDOWN_GRACE_MS'];
-/** Set when dist/main.js refused the environment and the launcher fallback had to be used. */
-const startNotes = [];
-
 async function startBallast(transport, upstreamOrigin) {
   if (!fs.existsSync(BALLAST_ENTRY)) throw new Error(`${BALLAST_ENTRY} missing: run "npm run build" first`);
+  const name = `ballast-${transport}`;
   const port = await freePort();
   // Explicit, minimal environment; cwd is a temp dir so no .env file is picked up.
   const env = {
@@ -175,37 +190,21 @@ async function startBallast(transport, upstreamOrigin) {
     SSE_HEARTBEAT_MS: '15000', // = default
     SHUTDOWN_GRACE_MS: '1000',
   };
-  const name = `ballast-${transport}`;
-  try {
-    return await launchBallast(name, [BALLAST_ENTRY], env, port);
-  } catch (err) {
-    if (!/Invalid configuration/.test(err.message)) throw err;
-    // dist/main.js rejected the env (e.g. numeric values): say so loudly, then boot through
-    // bench/ballast-launcher.mjs with only the non-numeric keys (the numeric ones are left at their
-    // defaults; the launcher listens on BENCH_PORT itself).
-    const firstLine = err.message.split('\n').find((l) => /Invalid configuration/.test(l));
-    console.warn(`WARNING: ${name}: node dist/main.js refused the environment: ${firstLine}\n  falling back to bench/ballast-launcher.mjs`);
-    startNotes.push(`${name}: \`node dist/main.js\` exited at startup with "${firstLine}"; started via bench/ballast-launcher.mjs (createApp + listen on the bench port) with ${NUMERIC_KEYS.join(', ')} left unset (defaults: UPSTREAM_MAX_SOCKETS 256, SSE_HEARTBEAT_MS 15000, SHUTDOWN_GRACE_MS 10000).`);
-    const fallbackEnv = { ...env, BENCH_PORT: String(port) };
-    for (const k of NUMERIC_KEYS) delete fallbackEnv[k];
-    return await launchBallast(name, [LAUNCHER_ENTRY], fallbackEnv, port);
-  }
-}
-
-async function launchBallast(name, args, env, port) {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
-  const cp = track(spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
+  const cp = track(spawn(process.execPath, [BALLAST_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
+  // Attached synchronously after spawn, before anything is awaited: both pipes are read from the start.
   const lines = [];
-  tail(cp.stdout, lines);
-  tail(cp.stderr, lines);
-  const exited = new Promise((resolve) => cp.once('exit', resolve));
-  exited.then(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  drain(cp.stdout, lines);
+  drain(cp.stderr, lines);
+  // 'close' fires once the process has exited and both pipes are fully read.
+  const closed = new Promise((resolve) => cp.once('close', resolve));
+  closed.then(() => fs.rmSync(cwd, { recursive: true, force: true }));
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30000;
   for (;;) {
     if (cp.exitCode !== null || cp.signalCode !== null) {
-      await sleep(50); // let the output pipes drain
-      throw new Error(`${name} exited during startup (code ${cp.exitCode}):\n${lines.join('\n')}`);
+      await Promise.race([closed, sleep(2000)]); // collect its last words
+      throw new Error(`${name}: \`node dist/main.js\` exited during startup (code ${cp.exitCode}, signal ${cp.signalCode}):\n${lines.join('\n')}`);
     }
     try {
       const res = await fetch(`${origin}/health`);
@@ -485,9 +484,8 @@ function report(meta, c1, thr, sse, targets) {
   L.push(`- node: ${meta.node}`);
   L.push(`- nproc: ${meta.nproc} (${meta.cpu}); load average at start: ${meta.load}`);
   L.push(`- command: \`${meta.command}\``);
-  L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL}, UPSTREAM_MAX_SOCKETS=256; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
+  L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
   if (meta.git) L.push(`- git: ${meta.git}`);
-  for (const n of startNotes) L.push(`- **WARNING** ${n}`);
   L.push('');
   L.push('Targets: **direct** = fake `POST /v1/chat/completions`; **relay** = relay → fake (same path); **ballast-undici** / **ballast-axios** = ballast `POST /chat/complete` (`/chat/stream` for SSE) → fake, `UPSTREAM_TRANSPORT=undici|axios`.');
   L.push('');
@@ -589,7 +587,6 @@ function report(meta, c1, thr, sse, targets) {
     if (sse[n].bad) problems.push(`SSE ${n}: ${sse[n].bad} failed streams (first: ${sse[n].firstBad})`);
     if (sse[n].badEvents) problems.push(`SSE ${n}: ${sse[n].badEvents} streams without exactly ${CFG.sse.tokens} content events`);
   }
-  if (startNotes.length) problems.push('startup: `node dist/main.js` refused the environment, ballast ran through bench/ballast-launcher.mjs (see WARNING at the top)');
   if (problems.length) {
     L.push('## Problems');
     L.push('');

@@ -11,6 +11,8 @@ export class InvalidEnvironmentError extends Error {
   override readonly name = 'InvalidEnvironmentError';
 }
 
+const TYPE_RULES = ['isInt', 'isIn', 'isUrl', 'isString'];
+
 const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY']);
 
 /**
@@ -33,7 +35,10 @@ export function validateEnvironment(source: EnvironmentSource): EnvironmentSchem
 }
 
 function describe(error: ValidationError, given: string | undefined): string {
-  const rules = Object.values(error.constraints ?? {}).join(', ');
+  // The type rule says it all ("must be an integer number"); range rules matter once the type is right.
+  const constraints = error.constraints ?? {};
+  const typeRule = TYPE_RULES.find((rule) => rule in constraints);
+  const rules = typeRule ? constraints[typeRule] : Object.values(constraints).join(', ');
   // Never echo a secret back, even when it is malformed.
   const shown = /KEY/.test(error.property) ? '[redacted]' : JSON.stringify(given);
   return `${error.property}: ${rules} (got ${shown})`;

@@ -14,8 +14,11 @@ export interface TestApp {
  * The real app on the Fastify adapter, listening on a random loopback port. `.env` is ignored and
  * logs are off unless a test asks, so runs do not depend on the developer's machine.
  */
-export async function startTestApp(env: EnvironmentSource = {}): Promise<TestApp> {
-  const app = await createApp({ envFile: false, env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env } });
+export async function startTestApp(
+  env: EnvironmentSource = {},
+  logStream?: { write(line: string): void },
+): Promise<TestApp> {
+  const app = await createApp({ envFile: false, logStream, env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env } });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   await app.listen({ port: 0, host: '127.0.0.1' });
