@@ -45,26 +45,19 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** POST a JSON body, answer the parsed JSON. One deadline covers connect, headers and body. */
-  async postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
-    const deadline = new RequestDeadline(ctx.signal, this.config.upstream.timeoutMs);
-    const started = performance.now();
-    try {
-      const response = await this.send('POST', path, body, deadline, 'application/json');
-      const text = await response.text();
-      return parseJson<T>(text);
-    } catch (error) {
-      throw mapTransportError(error, deadline.cause, this.config.upstream.timeoutMs);
-    } finally {
-      ctx.upstreamMs += performance.now() - started;
-      deadline.dispose();
-    }
+  postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
+    return this.requestJson<T>('POST', path, body, ctx);
   }
 
-  async getJson<T>(path: string, ctx: RequestContext): Promise<T> {
+  getJson<T>(path: string, ctx: RequestContext): Promise<T> {
+    return this.requestJson<T>('GET', path, undefined, ctx);
+  }
+
+  private async requestJson<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: RequestContext): Promise<T> {
     const deadline = new RequestDeadline(ctx.signal, this.config.upstream.timeoutMs);
     const started = performance.now();
     try {
-      const response = await this.send('GET', path, undefined, deadline, 'application/json');
+      const response = await this.send(method, path, body, deadline, 'application/json');
       return parseJson<T>(await response.text());
     } catch (error) {
       throw mapTransportError(error, deadline.cause, this.config.upstream.timeoutMs);

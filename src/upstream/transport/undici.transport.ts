@@ -19,9 +19,10 @@ export class UndiciTransport extends UpstreamTransport {
   }
 
   async send(request: TransportRequest): Promise<TransportResponse> {
+    const { origin, path } = this.split(request.url);
     const response = await this.agent.request({
-      origin: new URL(request.url).origin,
-      path: pathOf(request.url),
+      origin,
+      path,
       method: request.method,
       headers: request.headers,
       body: request.body,
@@ -33,12 +34,21 @@ export class UndiciTransport extends UpstreamTransport {
   async close(): Promise<void> {
     await this.agent.close();
   }
+
+  // Upstream URLs repeat (a handful of endpoints): parse each once, not once per request.
+  private readonly parsed = new Map<string, { origin: string; path: string }>();
+
+  private split(url: string): { origin: string; path: string } {
+    let parts = this.parsed.get(url);
+    if (!parts) {
+      const parsed = new URL(url);
+      parts = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      if (this.parsed.size < 1024) this.parsed.set(url, parts);
+    }
+    return parts;
+  }
 }
 
-function pathOf(url: string): string {
-  const parsed = new URL(url);
-  return parsed.pathname + parsed.search;
-}
 
 class UndiciResponse implements TransportResponse {
   readonly status: number;
