@@ -1,5 +1,10 @@
 import { AbortCause } from './upstream-error.mapper.js';
 
+/** Who tells us the client went away (a RequestContext). */
+export interface ClientCloseSource {
+  onClientClose(listener: () => void): () => void;
+}
+
 /**
  * One AbortSignal per upstream call that fires on whichever comes first: the deadline, the idle
  * gap of a stream (the timer is refreshed on every chunk), or the client going away.
@@ -10,13 +15,11 @@ export class RequestDeadline {
   private causeValue: AbortCause = null;
   private idle = false;
 
-  constructor(
-    private readonly clientSignal: AbortSignal,
-    timeoutMs: number,
-  ) {
+  private readonly unsubscribe: () => void;
+
+  constructor(client: ClientCloseSource, timeoutMs: number) {
     this.timer = setTimeout(() => this.abort(this.idle ? 'idle' : 'timeout'), timeoutMs);
-    if (clientSignal.aborted) this.abort('client');
-    else clientSignal.addEventListener('abort', this.onClientAbort, { once: true });
+    this.unsubscribe = client.onClientClose(() => this.abort('client'));
   }
 
   get signal(): AbortSignal {
@@ -40,10 +43,8 @@ export class RequestDeadline {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.clientSignal.removeEventListener('abort', this.onClientAbort);
+    this.unsubscribe();
   }
-
-  private readonly onClientAbort = (): void => this.abort('client');
 
   private abort(cause: Exclude<AbortCause, null>): void {
     if (this.causeValue) return;

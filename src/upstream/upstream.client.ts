@@ -54,7 +54,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async requestJson<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: RequestContext): Promise<T> {
-    const deadline = new RequestDeadline(ctx.signal, this.config.upstream.timeoutMs);
+    const deadline = new RequestDeadline(ctx, this.config.upstream.timeoutMs);
     const started = performance.now();
     try {
       const response = await this.send(method, path, body, deadline, 'application/json');
@@ -75,7 +75,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
    */
   async postStream(path: string, body: unknown, ctx: RequestContext): Promise<UpstreamEventStream> {
     const timeoutMs = this.config.upstream.timeoutMs;
-    const deadline = new RequestDeadline(ctx.signal, timeoutMs);
+    const deadline = new RequestDeadline(ctx, timeoutMs);
     const started = performance.now();
     let response: TransportResponse;
     try {

@@ -8,18 +8,37 @@ import { performance } from 'node:perf_hooks';
 export class RequestContext {
   readonly startedAt = performance.now();
   upstreamMs = 0;
-  private readonly controller = new AbortController();
+  private closed = false;
+  // Made on first use: most requests never need a signal, and AbortControllers are not free.
+  private controller?: AbortController;
+  private readonly closeListeners = new Set<() => void>();
 
   get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.closed) this.controller.abort();
     return this.controller.signal;
   }
 
   get clientClosed(): boolean {
-    return this.controller.signal.aborted;
+    return this.closed;
+  }
+
+  /** Calls `listener` once when the client goes away; returns the unsubscribe function. */
+  onClientClose(listener: () => void): () => void {
+    if (this.closed) {
+      listener();
+      return () => undefined;
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   markClientClosed(): void {
-    this.controller.abort();
+    if (this.closed) return;
+    this.closed = true;
+    this.controller?.abort();
+    for (const listener of this.closeListeners) listener();
+    this.closeListeners.clear();
   }
 
   /** Time since the request arrived minus time waiting on upstreams, in ms. */

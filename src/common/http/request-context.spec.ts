@@ -1,0 +1,34 @@
+import { RequestContext } from './request-context.js';
+
+describe(RequestContext.name, () => {
+  it('tells close listeners and aborts a signal taken before or after the close', () => {
+    const ctx = new RequestContext();
+    const early = ctx.signal;
+    let calls = 0;
+    const unsubscribeOther = ctx.onClientClose(() => calls++);
+    ctx.onClientClose(() => calls++);
+    unsubscribeOther();
+    ctx.markClientClosed();
+    ctx.markClientClosed();
+    expect(calls).toBe(1);
+    expect(early.aborted).toBe(true);
+    expect(new RequestContext().signal.aborted).toBe(false);
+    expect(ctx.clientClosed).toBe(true);
+  });
+
+  it('calls a listener added after the close at once', () => {
+    const ctx = new RequestContext();
+    ctx.markClientClosed();
+    let called = false;
+    ctx.onClientClose(() => (called = true));
+    expect(called).toBe(true);
+    expect(ctx.signal.aborted).toBe(true);
+  });
+
+  it('reports own time as total minus upstream wait in Server-Timing', () => {
+    const ctx = new RequestContext();
+    ctx.upstreamMs = 5;
+    expect(ctx.ownMs(ctx.startedAt + 7)).toBeCloseTo(2);
+    expect(ctx.serverTiming(ctx.startedAt + 7)).toBe('ballast;dur=2.000;desc="ballast own time", upstream;dur=5.000');
+  });
+});
