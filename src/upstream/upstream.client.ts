@@ -22,11 +22,18 @@ export type UpstreamEventStream = AsyncIterable<string>;
 export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(UpstreamClient.name);
   private transport?: UpstreamTransport;
+  // The base URL split once, so no request parses a URL.
+  private readonly origin: string;
+  private readonly basePath: string;
 
   constructor(
     private readonly config: AppConfig,
     private readonly http: HttpService,
-  ) {}
+  ) {
+    const base = new URL(config.upstream.baseUrl);
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
+  }
 
   onModuleInit(): void {
     const { transport, maxSockets, timeoutMs } = this.config.upstream;
@@ -45,19 +52,11 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** POST a JSON body, answer the parsed JSON. One deadline covers connect, headers and body. */
-  postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
-    return this.requestJson<T>('POST', path, body, ctx);
-  }
-
-  getJson<T>(path: string, ctx: RequestContext): Promise<T> {
-    return this.requestJson<T>('GET', path, undefined, ctx);
-  }
-
-  private async requestJson<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: RequestContext): Promise<T> {
+  async postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
     const deadline = new RequestDeadline(ctx, this.config.upstream.timeoutMs);
     const started = performance.now();
     try {
-      const response = await this.send(method, path, body, deadline, 'application/json');
+      const response = await this.send('POST', path, body, deadline, 'application/json');
       return parseJson<T>(await response.text());
     } catch (error) {
       throw mapTransportError(error, deadline.cause, this.config.upstream.timeoutMs);
@@ -115,7 +114,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     deadline: RequestDeadline,
     accept: string,
   ): Promise<TransportResponse> {
-    const { apiKey, baseUrl } = this.config.upstream;
+    const { apiKey } = this.config.upstream;
     if (!this.transport) throw new Error('UpstreamClient used before start-up or after shutdown');
     if (apiKey === undefined) {
       throw new NotConfiguredError('OPENAI_API_KEY is not set: configure an upstream key (and OPENAI_BASE_URL) to use this route');
@@ -124,7 +123,8 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await this.transport.send({
       method,
-      url: baseUrl + path,
+      origin: this.origin,
+      path: this.basePath + path,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: deadline.signal,

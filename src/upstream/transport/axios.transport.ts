@@ -23,7 +23,7 @@ export class AxiosTransport extends UpstreamTransport {
 
   async send(request: TransportRequest): Promise<TransportResponse> {
     const response = await this.http.axiosRef.request<IncomingMessage>({
-      url: request.url,
+      url: request.origin + request.path,
       method: request.method,
       headers: request.headers,
       data: request.body,

@@ -19,10 +19,9 @@ export class UndiciTransport extends UpstreamTransport {
   }
 
   async send(request: TransportRequest): Promise<TransportResponse> {
-    const { origin, path } = this.split(request.url);
     const response = await this.agent.request({
-      origin,
-      path,
+      origin: request.origin,
+      path: request.path,
       method: request.method,
       headers: request.headers,
       body: request.body,
@@ -34,21 +33,7 @@ export class UndiciTransport extends UpstreamTransport {
   async close(): Promise<void> {
     await this.agent.close();
   }
-
-  // Upstream URLs repeat (a handful of endpoints): parse each once, not once per request.
-  private readonly parsed = new Map<string, { origin: string; path: string }>();
-
-  private split(url: string): { origin: string; path: string } {
-    let parts = this.parsed.get(url);
-    if (!parts) {
-      const parsed = new URL(url);
-      parts = { origin: parsed.origin, path: parsed.pathname + parsed.search };
-      if (this.parsed.size < 1024) this.parsed.set(url, parts);
-    }
-    return parts;
-  }
 }
-
 
 class UndiciResponse implements TransportResponse {
   readonly status: number;

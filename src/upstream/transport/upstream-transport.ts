@@ -1,7 +1,9 @@
 export interface TransportRequest {
   method: 'GET' | 'POST';
-  /** Absolute URL. */
-  url: string;
+  /** e.g. `https://api.openai.com` */
+  origin: string;
+  /** e.g. `/v1/chat/completions` */
+  path: string;
   headers: Record<string, string>;
   /** Serialised JSON, when there is a body. */
   body?: string;
