@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ChatModule } from './chat/chat.module.js';
+import { EmbeddingsModule } from './embeddings/embeddings.module.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { EnvironmentSchema } from './config/environment.schema.js';
 import { HealthModule } from './health/health.module.js';
@@ -10,7 +11,7 @@ export class AppModule {
   static forRoot(env: EnvironmentSchema): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), HealthModule, ChatModule],
+      imports: [AppConfigModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule],
     };
   }
 }

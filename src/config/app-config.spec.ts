@@ -67,5 +67,14 @@ describe(AppConfig.name, () => {
       transport: 'axios',
     });
     expect(config.chat).toEqual({ defaultModel: 'm', heartbeatMs: 60 });
+    expect(config.embeddings).toEqual({
+      defaultModel: 'text-embedding-3-small',
+      batchSize: 256,
+      concurrency: 4,
+      maxInputs: 2048,
+      maxTextChars: 32_768,
+      cacheSize: 10_000,
+      coalesceMs: 2,
+    });
   });
 });

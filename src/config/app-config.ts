@@ -18,6 +18,17 @@ export class AppConfig {
     transport: UpstreamTransportName;
   };
   readonly chat: { defaultModel: string; heartbeatMs: number };
+  readonly embeddings: {
+    defaultModel: string;
+    batchSize: number;
+    concurrency: number;
+    maxInputs: number;
+    maxTextChars: number;
+    /** Entries in the (model, text) LRU cache; 0 turns it off. */
+    cacheSize: number;
+    /** Window in which concurrent calls share upstream batches; 0 turns coalescing off. */
+    coalesceMs: number;
+  };
 
   constructor(env: EnvironmentSchema) {
     this.server = {
@@ -35,5 +46,14 @@ export class AppConfig {
       transport: env.UPSTREAM_TRANSPORT,
     };
     this.chat = { defaultModel: env.CHAT_MODEL, heartbeatMs: env.SSE_HEARTBEAT_MS };
+    this.embeddings = {
+      defaultModel: env.EMBEDDING_MODEL,
+      batchSize: env.EMBEDDINGS_BATCH_SIZE,
+      concurrency: env.EMBEDDINGS_CONCURRENCY,
+      maxInputs: env.EMBEDDINGS_MAX_INPUTS,
+      maxTextChars: env.EMBEDDINGS_MAX_TEXT_CHARS,
+      cacheSize: env.EMBEDDINGS_CACHE_SIZE,
+      coalesceMs: env.EMBEDDINGS_COALESCE_MS,
+    };
   }
 }

@@ -35,6 +35,19 @@ describe(validateEnvironment.name, () => {
       expect(error.message).toContain('"-1"');
     });
 
+    it.each([
+      ['EMBEDDINGS_BATCH_SIZE', '0'],
+      ['EMBEDDINGS_BATCH_SIZE', '4096'],
+      ['EMBEDDINGS_CONCURRENCY', '0'],
+      ['EMBEDDINGS_MAX_INPUTS', 'many'],
+      ['EMBEDDINGS_CACHE_SIZE', '-1'],
+      ['EMBEDDINGS_COALESCE_MS', '1.5'],
+    ])('%s=%s', (key, value) => {
+      const error = errorOf(() => validateEnvironment({ [key]: value }));
+      expect(error.message).toContain(`${key}:`);
+      expect(error.message).toContain(`"${value}"`);
+    });
+
     it('a fractional PORT', () => {
       const error = errorOf(() => validateEnvironment({ PORT: '80.5' }));
       expect(error.message).toContain('PORT:');
@@ -106,6 +119,13 @@ describe(validateEnvironment.name, () => {
           UPSTREAM_MAX_SOCKETS: 256,
           UPSTREAM_TRANSPORT: 'undici',
           SSE_HEARTBEAT_MS: 15_000,
+          EMBEDDING_MODEL: 'text-embedding-3-small',
+          EMBEDDINGS_BATCH_SIZE: 256,
+          EMBEDDINGS_CONCURRENCY: 4,
+          EMBEDDINGS_MAX_INPUTS: 2048,
+          EMBEDDINGS_MAX_TEXT_CHARS: 32_768,
+          EMBEDDINGS_CACHE_SIZE: 10_000,
+          EMBEDDINGS_COALESCE_MS: 2,
         }),
       );
       expect(env.OPENAI_API_KEY).toBeUndefined();

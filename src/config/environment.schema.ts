@@ -50,6 +50,28 @@ export class EnvironmentSchema {
 
   @IsInt() @Min(0) @Max(600_000)
   SSE_HEARTBEAT_MS: number = 15_000;
+
+  // --- embeddings ---
+  @IsString() @MinLength(1) @trimmed()
+  EMBEDDING_MODEL: string = 'text-embedding-3-small';
+
+  @IsInt() @Min(1) @Max(2048)
+  EMBEDDINGS_BATCH_SIZE: number = 256;
+
+  @IsInt() @Min(1) @Max(256)
+  EMBEDDINGS_CONCURRENCY: number = 4;
+
+  @IsInt() @Min(1) @Max(100_000)
+  EMBEDDINGS_MAX_INPUTS: number = 2048;
+
+  @IsInt() @Min(1) @Max(1_000_000)
+  EMBEDDINGS_MAX_TEXT_CHARS: number = 32_768;
+
+  @IsInt() @Min(0) @Max(10_000_000)
+  EMBEDDINGS_CACHE_SIZE: number = 10_000;
+
+  @IsInt() @Min(0) @Max(1000)
+  EMBEDDINGS_COALESCE_MS: number = 2;
 }
 
 export type EnvironmentKey = keyof EnvironmentSchema;

@@ -9,6 +9,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
+  /** Answer normally (a placeholder in the `faults` queue: "this request succeeds"). */
+  | { kind: 'none' }
   /** Answer with this status and JSON body (default: OpenAI-style server_error). */
   | { kind: 'status'; status: number; body?: unknown; retryAfter?: string }
   /** Destroy the socket without answering. */
@@ -402,6 +404,7 @@ export class FakeUpstream {
           }
           break;
         case 'no-done':
+        case 'none':
           break;
       }
     }

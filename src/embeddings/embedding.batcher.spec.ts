@@ -1,0 +1,167 @@
+import { jest } from '@jest/globals';
+import { RequestContext } from '../common/http/request-context.js';
+import { BatcherOptions, EmbeddingBatcher } from './embedding.batcher.js';
+import { Embedded, EmbeddingSpec } from './embedding.types.js';
+
+interface SentBatch {
+  spec: EmbeddingSpec;
+  texts: string[];
+  ctx: RequestContext;
+  succeed(): void;
+  fail(error: unknown): void;
+}
+
+const vectorOf = (text: string): Embedded => ({ vector: [text.length], tokens: 1 });
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A batcher whose upstream answers only when the test says so. */
+function harness(options: Partial<BatcherOptions> = {}) {
+  const sent: SentBatch[] = [];
+  const batcher = new EmbeddingBatcher(
+    { batchSize: 3, concurrency: 2, coalesceMs: 0, ...options },
+    (spec, texts, ctx) =>
+      new Promise<Embedded[]>((resolve, reject) => {
+        sent.push({ spec, texts, ctx, succeed: () => resolve(texts.map(vectorOf)), fail: reject });
+      }),
+  );
+  return { batcher, sent };
+}
+
+describe(EmbeddingBatcher.name, () => {
+  it('cuts batches of batchSize and keeps at most `concurrency` in flight', async () => {
+    const { batcher, sent } = harness();
+    const ticket = batcher.submit({ model: 'm' }, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    await tick();
+    expect(sent.map((b) => b.texts)).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e', 'f'],
+    ]);
+    expect(batcher.batchesInFlight).toBe(2);
+    expect(batcher.queued).toBe(1);
+
+    sent[0].succeed();
+    await tick();
+    expect(sent).toHaveLength(3);
+    expect(sent[2].texts).toEqual(['g']);
+    sent[1].succeed();
+    sent[2].succeed();
+    await expect(ticket.done).resolves.toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map(vectorOf));
+    expect(batcher.batchesInFlight).toBe(0);
+  });
+
+  it('answers each ticket in its own order, sharing texts that are queued or in flight', async () => {
+    const { batcher, sent } = harness({ batchSize: 10 });
+    const first = batcher.submit({ model: 'm' }, ['x', 'shared']);
+    const second = batcher.submit({ model: 'm' }, ['shared', 'yy']);
+    await tick();
+    expect(sent.map((b) => b.texts)).toEqual([['x', 'shared'], ['yy']]);
+    sent.forEach((b) => b.succeed());
+    await expect(first.done).resolves.toEqual([vectorOf('x'), vectorOf('shared')]);
+    await expect(second.done).resolves.toEqual([vectorOf('shared'), vectorOf('yy')]);
+  });
+
+  it('keeps embedding spaces apart: the same text for two models or dimensions is two requests', async () => {
+    const { batcher, sent } = harness();
+    batcher.submit({ model: 'a' }, ['t']);
+    batcher.submit({ model: 'b' }, ['t']);
+    batcher.submit({ model: 'b', dimensions: 64 }, ['t']);
+    await tick();
+    expect(sent.map((b) => b.spec)).toEqual([{ model: 'a' }, { model: 'b' }]);
+    sent[0].succeed();
+    await tick();
+    expect(sent[2].spec).toEqual({ model: 'b', dimensions: 64 });
+  });
+
+  describe('coalescing window', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('merges texts that arrive within the window into one batch', async () => {
+      const { batcher, sent } = harness({ batchSize: 10, coalesceMs: 5 });
+      batcher.submit({ model: 'm' }, ['a']);
+      jest.advanceTimersByTime(3);
+      batcher.submit({ model: 'm' }, ['b', 'c']);
+      expect(sent).toHaveLength(0);
+      jest.advanceTimersByTime(2);
+      await Promise.resolve();
+      expect(sent.map((b) => b.texts)).toEqual([['a', 'b', 'c']]);
+    });
+
+    it('sends a full batch at once, leaving the remainder for the window', async () => {
+      const { batcher, sent } = harness({ batchSize: 2, coalesceMs: 1000 });
+      batcher.submit({ model: 'm' }, ['a', 'b', 'c']);
+      await Promise.resolve();
+      expect(sent.map((b) => b.texts)).toEqual([['a', 'b']]);
+      jest.advanceTimersByTime(1000);
+      await Promise.resolve();
+      expect(sent.map((b) => b.texts)).toEqual([['a', 'b'], ['c']]);
+    });
+  });
+
+  it('a released ticket takes its queued texts out; texts another ticket wants stay', async () => {
+    const { batcher, sent } = harness({ batchSize: 2, concurrency: 1 });
+    const busy = batcher.submit({ model: 'm' }, ['a', 'b']);
+    const leaving = batcher.submit({ model: 'm' }, ['c', 'd', 'shared']);
+    const staying = batcher.submit({ model: 'm' }, ['shared']);
+    await tick();
+    expect(batcher.queued).toBe(3);
+
+    leaving.release(new Error('client gone'));
+    await expect(leaving.done).rejects.toThrow('client gone');
+    expect(batcher.queued).toBe(1);
+    sent[0].succeed();
+    await tick();
+    expect(sent.map((b) => b.texts)).toEqual([['a', 'b'], ['shared']]);
+    sent[1].succeed();
+    await expect(staying.done).resolves.toEqual([vectorOf('shared')]);
+    await expect(busy.done).resolves.toHaveLength(2);
+  });
+
+  it('aborts an in-flight batch once no ticket wants any of its texts', async () => {
+    const { batcher, sent } = harness({ batchSize: 10 });
+    const a = batcher.submit({ model: 'm' }, ['a', 'b']);
+    const b = batcher.submit({ model: 'm' }, ['b']);
+    await tick();
+    const { ctx } = sent[0];
+    a.release(new Error('a left'));
+    expect(ctx.clientClosed).toBe(false);
+    b.release(new Error('b left'));
+    expect(ctx.clientClosed).toBe(true);
+    await expect(a.done).rejects.toThrow('a left');
+  });
+
+  it('a failed batch fails every ticket waiting on it and drops their queued texts before the next batch leaves', async () => {
+    const { batcher, sent } = harness({ batchSize: 2, concurrency: 1 });
+    const big = batcher.submit({ model: 'm' }, ['a', 'b', 'c', 'd', 'e']);
+    const other = batcher.submit({ model: 'm' }, ['z']);
+    await tick();
+    sent[0].fail(new Error('upstream 500'));
+    await expect(big.done).rejects.toThrow('upstream 500');
+    await tick();
+    // 'c'..'e' belonged only to the failed call; 'z' still goes.
+    expect(sent.map((b) => b.texts)).toEqual([['a', 'b'], ['z']]);
+    sent[1].succeed();
+    await expect(other.done).resolves.toEqual([vectorOf('z')]);
+  });
+
+  it('a text whose batch failed is sent again for a later call', async () => {
+    const { batcher, sent } = harness();
+    const first = batcher.submit({ model: 'm' }, ['t']);
+    await tick();
+    sent[0].fail(new Error('boom'));
+    await expect(first.done).rejects.toThrow('boom');
+    const second = batcher.submit({ model: 'm' }, ['t']);
+    await tick();
+    expect(sent).toHaveLength(2);
+    sent[1].succeed();
+    await expect(second.done).resolves.toEqual([vectorOf('t')]);
+  });
+
+  it('a send that throws synchronously fails its tickets instead of escaping', async () => {
+    const batcher = new EmbeddingBatcher({ batchSize: 2, concurrency: 1, coalesceMs: 0 }, () => {
+      throw new Error('sync boom');
+    });
+    await expect(batcher.submit({ model: 'm' }, ['a']).done).rejects.toThrow('sync boom');
+    expect(batcher.batchesInFlight).toBe(0);
+  });
+});

@@ -1,0 +1,36 @@
+import { InvalidRequestError } from '../common/errors/index.js';
+
+export interface TextLimits {
+  maxInputs: number;
+  maxTextChars: number;
+}
+
+/**
+ * Checks a batch of texts against the configured limits; the error names the offending index
+ * (`texts[3]`), so a client can find it in a batch of thousands. Limits come from config at run
+ * time, which is why this is not a class-validator decorator.
+ */
+export function checkTexts(texts: readonly unknown[], limits: TextLimits, field = 'texts'): string[] {
+  if (texts.length === 0) throw new InvalidRequestError(`${field} must contain at least 1 text`, { param: field });
+  if (texts.length > limits.maxInputs) {
+    throw new InvalidRequestError(
+      `${field} has ${texts.length} items; at most ${limits.maxInputs} are allowed per call (EMBEDDINGS_MAX_INPUTS)`,
+      { param: field },
+    );
+  }
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
+    const param = `${field}[${i}]`;
+    if (typeof text !== 'string') {
+      throw new InvalidRequestError(`${param} must be a string (got ${text === null ? 'null' : typeof text})`, { param });
+    }
+    if (text.length === 0) throw new InvalidRequestError(`${param} must not be empty`, { param });
+    if (text.length > limits.maxTextChars) {
+      throw new InvalidRequestError(
+        `${param} is ${text.length} characters long; the limit is ${limits.maxTextChars} (EMBEDDINGS_MAX_TEXT_CHARS)`,
+        { param },
+      );
+    }
+  }
+  return texts as string[];
+}

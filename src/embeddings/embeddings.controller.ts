@@ -1,0 +1,28 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
+import { RequestContext } from '../common/http/request-context.js';
+import { Ctx } from '../common/http/request-context.decorator.js';
+import { EmbeddingsRequestDto } from './dto/embeddings-request.dto.js';
+import { EmbeddingsResponseDto } from './dto/embeddings-response.dto.js';
+import { EmbeddingsService } from './embeddings.service.js';
+
+@ApiTags('embeddings')
+@ApiErrorResponses(400, 413, 429, 502, 503, 504)
+@Controller('embeddings')
+export class EmbeddingsController {
+  constructor(private readonly embeddings: EmbeddingsService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Embed a batch of texts',
+    description:
+      'Duplicates are embedded once, texts seen before come from an LRU cache, and the rest go upstream in batches of ' +
+      'EMBEDDINGS_BATCH_SIZE (at most EMBEDDINGS_CONCURRENCY in flight), shared with concurrent calls. Vectors come back in input order.',
+  })
+  @ApiResponse({ status: 200, type: EmbeddingsResponseDto })
+  embed(@Body() dto: EmbeddingsRequestDto, @Ctx() ctx: RequestContext): Promise<EmbeddingsResponseDto> {
+    return this.embeddings.embed({ texts: dto.texts, model: dto.model }, ctx);
+  }
+}
