@@ -1,12 +1,12 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
+import { MicroBatcher } from '../common/batching/micro-batcher.js';
 import { ClientClosedError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
+import { checkTexts, TextLimits } from '../common/validation/check-texts.js';
 import { AppConfig } from '../config/app-config.js';
-import { EmbeddingBatcher } from './embedding.batcher.js';
 import { EmbeddingCache } from './embedding.cache.js';
-import { Embedded, EmbeddingSpec } from './embedding.types.js';
-import { checkTexts } from './embeddings-input.js';
+import { Embedded, EmbeddingSpec, specKey } from './embedding.types.js';
 import { EmbeddingsUpstream } from './embeddings.upstream.js';
 
 export interface EmbedRequest {
@@ -32,15 +32,17 @@ export interface EmbedResult {
  */
 @Injectable()
 export class EmbeddingsService implements OnModuleDestroy {
-  private readonly batcher: EmbeddingBatcher;
+  private readonly batcher: MicroBatcher<EmbeddingSpec, Embedded>;
+  private readonly limits: TextLimits;
 
   constructor(
     private readonly config: AppConfig,
     private readonly cache: EmbeddingCache,
     private readonly upstream: EmbeddingsUpstream,
   ) {
-    const { batchSize, concurrency, coalesceMs } = config.embeddings;
-    this.batcher = new EmbeddingBatcher({ batchSize, concurrency, coalesceMs }, (spec, texts, ctx) => this.embedBatch(spec, texts, ctx));
+    const { batchSize, concurrency, coalesceMs, maxInputs, maxTextChars } = config.embeddings;
+    this.limits = { maxInputs, maxTextChars, maxInputsKey: 'EMBEDDINGS_MAX_INPUTS', maxTextCharsKey: 'EMBEDDINGS_MAX_TEXT_CHARS' };
+    this.batcher = new MicroBatcher({ batchSize, concurrency, coalesceMs }, specKey, (spec, texts, ctx) => this.embedBatch(spec, texts, ctx));
   }
 
   onModuleDestroy(): void {
@@ -48,7 +50,7 @@ export class EmbeddingsService implements OnModuleDestroy {
   }
 
   async embed(request: EmbedRequest, ctx: RequestContext): Promise<EmbedResult> {
-    const texts = checkTexts(request.texts, this.config.embeddings, request.field);
+    const texts = checkTexts(request.texts, this.limits, request.field);
     const spec: EmbeddingSpec = { model: request.model ?? this.config.embeddings.defaultModel };
     if (request.dimensions !== undefined) spec.dimensions = request.dimensions;
 

@@ -1,32 +1,50 @@
-import { RequestContext } from '../common/http/request-context.js';
-import { EmbedBatch, Embedded, EmbeddingSpec, specKey } from './embedding.types.js';
+import { RequestContext } from '../http/request-context.js';
 
 export interface BatcherOptions {
   batchSize: number;
-  /** Most batches in flight at once, over all callers and models. */
+  /** Most batches in flight at once, over all callers and lanes. */
   concurrency: number;
   /** How long a lane collects texts before its first partial batch leaves; 0 = at once. */
   coalesceMs: number;
+  /** Most texts waiting for a batch; a submit that would go beyond gets `QueueFullError`. Default: unbounded. */
+  maxQueued?: number;
+}
+
+/**
+ * Sends one batch of texts; answers one result per text, in order. The context belongs to the batch,
+ * not to any one caller: it closes (aborting the work) when every caller of the batch has gone.
+ */
+export type SendBatch<S, R> = (spec: S, texts: string[], ctx: RequestContext) => Promise<R[]>;
+
+/** The queue is full: the submit was refused and nothing was queued. */
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError';
+  constructor(
+    readonly queued: number,
+    readonly limit: number,
+  ) {
+    super(`${queued} texts are queued; the limit is ${limit}`);
+  }
 }
 
 /** One text waiting for (or being given) its embedding, shared by every caller that asked for it. */
-interface Entry {
+interface Entry<S, R> {
   readonly key: string;
   readonly text: string;
-  readonly lane: Lane;
+  readonly lane: Lane<S, R>;
   /** The tickets that want this text, and where in each ticket it goes. */
-  readonly waiters: Array<{ ticket: Ticket; position: number }>;
+  readonly waiters: Array<{ ticket: Ticket<S, R>; position: number }>;
   subscribers: number;
   cancelled: boolean;
   batch?: Batch;
 }
 
-interface Ticket {
-  readonly entries: Entry[];
-  readonly results: Embedded[];
+interface Ticket<S, R> {
+  readonly entries: Entry<S, R>[];
+  readonly results: R[];
   remaining: number;
   settled: boolean;
-  resolve(results: Embedded[]): void;
+  resolve(results: R[]): void;
   reject(reason: unknown): void;
 }
 
@@ -36,11 +54,11 @@ interface Batch {
   live: number;
 }
 
-/** The queue for one embedding space (model + dimensions). */
-interface Lane {
+/** The queue for one kind of work (e.g. one model). */
+interface Lane<S, R> {
   readonly key: string;
-  readonly spec: EmbeddingSpec;
-  queue: Entry[];
+  readonly spec: S;
+  queue: Entry<S, R>[];
   live: number;
   /** The coalescing window has passed: partial batches may leave. */
   due: boolean;
@@ -48,28 +66,30 @@ interface Lane {
 }
 
 /** One caller's interest in a list of texts. */
-export interface EmbeddingTicket {
+export interface BatchTicket<R> {
   /** The embeddings, in the order the texts were submitted. Rejects with the reason given to `release`. */
-  readonly done: Promise<Embedded[]>;
+  readonly done: Promise<R[]>;
   /** Drops the caller's interest: texts nobody else wants leave the queue; a batch nobody wants is aborted. */
   release(reason: unknown): void;
 }
 
 /**
- * Dynamic batching for upstream embeddings, the way text-embeddings-inference batches: texts from
- * concurrent calls join per-model lanes; a lane sends a batch as soon as it holds `batchSize` texts,
- * or when its coalescing window ends; at most `concurrency` batches are in flight, the rest wait
- * in the lane (and keep filling it). A text already queued or in flight is not sent twice: later
- * callers share its entry. Pure scheduling; the `send` function does the HTTP.
+ * Dynamic micro-batching, the way text-embeddings-inference batches: texts from concurrent calls
+ * join per-spec lanes (one per model); a lane sends a batch as soon as it holds `batchSize` texts,
+ * or when its coalescing window ends; at most `concurrency` batches are in flight, the rest wait in
+ * the lane (and keep filling it). A text already queued or in flight in the same lane is not sent
+ * twice: later callers share its entry. A caller that leaves takes its queued texts out. Pure
+ * scheduling; `send` does the work (an upstream request, a worker-pool task).
  */
-export class EmbeddingBatcher {
-  private readonly lanes = new Map<string, Lane>();
-  private readonly pending = new Map<string, Entry>();
+export class MicroBatcher<S, R> {
+  private readonly lanes = new Map<string, Lane<S, R>>();
+  private readonly pending = new Map<string, Entry<S, R>>();
   private inFlight = 0;
 
   constructor(
     private readonly options: BatcherOptions,
-    private readonly send: EmbedBatch,
+    private readonly laneKey: (spec: S) => string,
+    private readonly send: SendBatch<S, R>,
   ) {}
 
   /** Texts waiting for a batch (not yet sent). */
@@ -83,24 +103,27 @@ export class EmbeddingBatcher {
     return this.inFlight;
   }
 
-  submit(spec: EmbeddingSpec, texts: readonly string[]): EmbeddingTicket {
-    const lane = this.laneFor(spec);
-    let resolve!: (results: Embedded[]) => void;
+  /** Queues the texts (throws `QueueFullError`, queueing nothing, if `maxQueued` would be passed). */
+  submit(spec: S, texts: readonly string[]): BatchTicket<R> {
+    const key = this.laneKey(spec);
+    this.admit(key, texts);
+    const lane = this.laneFor(key, spec);
+    let resolve!: (results: R[]) => void;
     let reject!: (reason: unknown) => void;
-    const done = new Promise<Embedded[]>((res, rej) => {
+    const done = new Promise<R[]>((res, rej) => {
       resolve = res;
       reject = rej;
     });
     // A caller that releases its ticket need not await it.
     done.catch(() => undefined);
-    const ticket: Ticket = { entries: [], results: new Array<Embedded>(texts.length), remaining: texts.length, settled: false, resolve, reject };
-    const fresh: Entry[] = [];
+    const ticket: Ticket<S, R> = { entries: [], results: new Array<R>(texts.length), remaining: texts.length, settled: false, resolve, reject };
+    const fresh: Entry<S, R>[] = [];
     texts.forEach((text, position) => {
-      const key = `${lane.key}\u0000${text}`;
-      let entry = this.pending.get(key);
+      const entryKey = `${lane.key}\u0000${text}`;
+      let entry = this.pending.get(entryKey);
       if (!entry) {
-        entry = { key, text, lane, waiters: [], subscribers: 0, cancelled: false };
-        this.pending.set(key, entry);
+        entry = { key: entryKey, text, lane, waiters: [], subscribers: 0, cancelled: false };
+        this.pending.set(entryKey, entry);
         fresh.push(entry);
       }
       entry.subscribers++;
@@ -112,17 +135,27 @@ export class EmbeddingBatcher {
     return { done, release: (reason: unknown) => this.fail(ticket, reason) };
   }
 
-  private laneFor(spec: EmbeddingSpec): Lane {
-    const key = specKey(spec);
+  private admit(laneKey: string, texts: readonly string[]): void {
+    const limit = this.options.maxQueued;
+    if (limit === undefined) return;
+    const queued = this.queued;
+    if (queued + texts.length <= limit) return;
+    // Texts already queued or in flight cost nothing more; count only the new ones.
+    let fresh = 0;
+    for (const text of new Set(texts)) if (!this.pending.has(`${laneKey}\u0000${text}`)) fresh++;
+    if (queued + fresh > limit) throw new QueueFullError(queued, limit);
+  }
+
+  private laneFor(key: string, spec: S): Lane<S, R> {
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { key, spec: { ...spec }, queue: [], live: 0, due: false };
+      lane = { key, spec, queue: [], live: 0, due: false };
       this.lanes.set(key, lane);
     }
     return lane;
   }
 
-  private enqueue(lane: Lane, entries: Entry[]): void {
+  private enqueue(lane: Lane<S, R>, entries: Entry<S, R>[]): void {
     for (const entry of entries) lane.queue.push(entry);
     lane.live += entries.length;
     if (this.options.coalesceMs === 0) lane.due = true;
@@ -148,8 +181,8 @@ export class EmbeddingBatcher {
     }
   }
 
-  private take(lane: Lane, max: number): Entry[] {
-    const batch: Entry[] = [];
+  private take(lane: Lane<S, R>, max: number): Entry<S, R>[] {
+    const batch: Entry<S, R>[] = [];
     let i = 0;
     while (i < lane.queue.length && batch.length < max) {
       const entry = lane.queue[i++];
@@ -161,12 +194,12 @@ export class EmbeddingBatcher {
   }
 
   /** An empty lane forgets its window, so the next text opens a new one. */
-  private retire(lane: Lane): void {
+  private retire(lane: Lane<S, R>): void {
     clearTimeout(lane.timer);
     this.lanes.delete(lane.key);
   }
 
-  private dispatch(lane: Lane, entries: Entry[]): void {
+  private dispatch(lane: Lane<S, R>, entries: Entry<S, R>[]): void {
     const batch: Batch = { ctx: RequestContext.detached(), live: entries.length };
     for (const entry of entries) entry.batch = batch;
     this.inFlight++;
@@ -190,7 +223,7 @@ export class EmbeddingBatcher {
       });
   }
 
-  private fulfil(entry: Entry, value: Embedded): void {
+  private fulfil(entry: Entry<S, R>, value: R): void {
     this.forget(entry);
     for (const { ticket, position } of entry.waiters) {
       if (ticket.settled) continue;
@@ -199,20 +232,20 @@ export class EmbeddingBatcher {
     }
   }
 
-  private settle(ticket: Ticket): void {
+  private settle(ticket: Ticket<S, R>): void {
     ticket.settled = true;
     ticket.resolve(ticket.results);
   }
 
   /** Rejects the ticket and drops its interest in every text it still waits for. */
-  private fail(ticket: Ticket, reason: unknown): void {
+  private fail(ticket: Ticket<S, R>, reason: unknown): void {
     if (ticket.settled) return;
     ticket.settled = true;
     for (const entry of ticket.entries) this.unsubscribe(entry);
     ticket.reject(reason);
   }
 
-  private unsubscribe(entry: Entry): void {
+  private unsubscribe(entry: Entry<S, R>): void {
     if (--entry.subscribers > 0) return;
     this.forget(entry);
     if (entry.batch) {
@@ -225,7 +258,7 @@ export class EmbeddingBatcher {
     }
   }
 
-  private forget(entry: Entry): void {
+  private forget(entry: Entry<S, R>): void {
     if (this.pending.get(entry.key) === entry) this.pending.delete(entry.key);
   }
 }

@@ -1,33 +1,42 @@
 import { jest } from '@jest/globals';
-import { RequestContext } from '../common/http/request-context.js';
-import { BatcherOptions, EmbeddingBatcher } from './embedding.batcher.js';
-import { Embedded, EmbeddingSpec } from './embedding.types.js';
+import { RequestContext } from '../http/request-context.js';
+import { BatcherOptions, MicroBatcher, QueueFullError } from './micro-batcher.js';
+
+interface Spec {
+  model: string;
+  dimensions?: number;
+}
+interface Result {
+  vector: number[];
+}
+const laneKey = (spec: Spec) => (spec.dimensions === undefined ? spec.model : `${spec.model}#${spec.dimensions}`);
 
 interface SentBatch {
-  spec: EmbeddingSpec;
+  spec: Spec;
   texts: string[];
   ctx: RequestContext;
   succeed(): void;
   fail(error: unknown): void;
 }
 
-const vectorOf = (text: string): Embedded => ({ vector: [text.length], tokens: 1 });
+const vectorOf = (text: string): Result => ({ vector: [text.length] });
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A batcher whose upstream answers only when the test says so. */
 function harness(options: Partial<BatcherOptions> = {}) {
   const sent: SentBatch[] = [];
-  const batcher = new EmbeddingBatcher(
+  const batcher = new MicroBatcher<Spec, Result>(
     { batchSize: 3, concurrency: 2, coalesceMs: 0, ...options },
+    laneKey,
     (spec, texts, ctx) =>
-      new Promise<Embedded[]>((resolve, reject) => {
+      new Promise<Result[]>((resolve, reject) => {
         sent.push({ spec, texts, ctx, succeed: () => resolve(texts.map(vectorOf)), fail: reject });
       }),
   );
   return { batcher, sent };
 }
 
-describe(EmbeddingBatcher.name, () => {
+describe(MicroBatcher.name, () => {
   it('cuts batches of batchSize and keeps at most `concurrency` in flight', async () => {
     const { batcher, sent } = harness();
     const ticket = batcher.submit({ model: 'm' }, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
@@ -158,10 +167,38 @@ describe(EmbeddingBatcher.name, () => {
   });
 
   it('a send that throws synchronously fails its tickets instead of escaping', async () => {
-    const batcher = new EmbeddingBatcher({ batchSize: 2, concurrency: 1, coalesceMs: 0 }, () => {
+    const batcher = new MicroBatcher<Spec, Result>({ batchSize: 2, concurrency: 1, coalesceMs: 0 }, laneKey, () => {
       throw new Error('sync boom');
     });
     await expect(batcher.submit({ model: 'm' }, ['a']).done).rejects.toThrow('sync boom');
     expect(batcher.batchesInFlight).toBe(0);
+  });
+
+  describe('maxQueued', () => {
+    it('refuses a submit that would queue more than the limit, queueing nothing of it', async () => {
+      const { batcher, sent } = harness({ batchSize: 2, concurrency: 1, maxQueued: 4 });
+      const first = batcher.submit({ model: 'm' }, ['a', 'b', 'c', 'd']); // a,b in flight; c,d queued
+      await tick();
+      expect(batcher.queued).toBe(2);
+      let refused: unknown;
+      try {
+        batcher.submit({ model: 'm' }, ['e', 'f', 'g']);
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toBeInstanceOf(QueueFullError);
+      expect((refused as QueueFullError).message).toBe('2 texts are queued; the limit is 4');
+      expect(batcher.queued).toBe(2);
+      // Texts already queued cost nothing more, so this fits.
+      const shared = batcher.submit({ model: 'm' }, ['c', 'd', 'e']);
+      expect(batcher.queued).toBe(3);
+      sent[0].succeed();
+      await tick();
+      sent[1].succeed();
+      await tick();
+      sent[2].succeed();
+      await expect(first.done).resolves.toHaveLength(4);
+      await expect(shared.done).resolves.toEqual(['c', 'd', 'e'].map(vectorOf));
+    });
   });
 });

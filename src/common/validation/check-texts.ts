@@ -1,8 +1,11 @@
-import { InvalidRequestError } from '../common/errors/index.js';
+import { InvalidRequestError } from '../errors/index.js';
 
 export interface TextLimits {
   maxInputs: number;
   maxTextChars: number;
+  /** The config keys behind the limits, named in the messages. */
+  maxInputsKey: string;
+  maxTextCharsKey: string;
 }
 
 /**
@@ -14,7 +17,7 @@ export function checkTexts(texts: readonly unknown[], limits: TextLimits, field 
   if (texts.length === 0) throw new InvalidRequestError(`${field} must contain at least 1 text`, { param: field });
   if (texts.length > limits.maxInputs) {
     throw new InvalidRequestError(
-      `${field} has ${texts.length} items; at most ${limits.maxInputs} are allowed per call (EMBEDDINGS_MAX_INPUTS)`,
+      `${field} has ${texts.length} items; at most ${limits.maxInputs} are allowed per call (${limits.maxInputsKey})`,
       { param: field },
     );
   }
@@ -27,7 +30,7 @@ export function checkTexts(texts: readonly unknown[], limits: TextLimits, field 
     if (text.length === 0) throw new InvalidRequestError(`${param} must not be empty`, { param });
     if (text.length > limits.maxTextChars) {
       throw new InvalidRequestError(
-        `${param} is ${text.length} characters long; the limit is ${limits.maxTextChars} (EMBEDDINGS_MAX_TEXT_CHARS)`,
+        `${param} is ${text.length} characters long; the limit is ${limits.maxTextChars} (${limits.maxTextCharsKey})`,
         { param },
       );
     }

@@ -1,7 +1,7 @@
-import { InvalidRequestError } from '../common/errors/index.js';
-import { checkTexts } from './embeddings-input.js';
+import { InvalidRequestError } from '../errors/index.js';
+import { checkTexts } from './check-texts.js';
 
-const limits = { maxInputs: 3, maxTextChars: 5 };
+const limits = { maxInputs: 3, maxTextChars: 5, maxInputsKey: 'EMBEDDINGS_MAX_INPUTS', maxTextCharsKey: 'EMBEDDINGS_MAX_TEXT_CHARS' };
 
 function errorOf(fn: () => unknown): InvalidRequestError {
   try {
