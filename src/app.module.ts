@@ -4,6 +4,7 @@ import { EmbeddingsModule } from './embeddings/embeddings.module.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { EnvironmentSchema } from './config/environment.schema.js';
 import { HealthModule } from './health/health.module.js';
+import { LocalModelModule } from './local-model/local-model.module.js';
 
 @Module({})
 export class AppModule {
@@ -11,7 +12,7 @@ export class AppModule {
   static forRoot(env: EnvironmentSchema): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule],
+      imports: [AppConfigModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule],
     };
   }
 }

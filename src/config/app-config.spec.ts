@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from './package-root.js';
 import 'reflect-metadata';
 import { AppConfig } from './app-config.js';
 import { validateEnvironment } from './environment.loader.js';
@@ -75,6 +78,24 @@ describe(AppConfig.name, () => {
       maxTextChars: 32_768,
       cacheSize: 10_000,
       coalesceMs: 2,
+    });
+  });
+
+  describe('local model paths', () => {
+    it('resolves relative paths from the package root, not the cwd', () => {
+      const { localModel } = new AppConfig(schemaWith({}));
+      expect(localModel.localModelPath).toBe(resolve(PACKAGE_ROOT, 'models'));
+      expect(localModel.fallbackPath).toBe(resolve(PACKAGE_ROOT, 'models', 'lexicon-sentiment'));
+      expect(localModel.cacheDir).toBe(resolve(PACKAGE_ROOT, '.cache', 'models'));
+      expect(existsSync(join(localModel.fallbackPath!, 'onnx', 'model.onnx'))).toBe(true);
+    });
+
+    it.each(['', 'none', 'NONE'])('LOCAL_MODEL_FALLBACK=%j switches the fallback off', (value) => {
+      expect(new AppConfig(schemaWith({ LOCAL_MODEL_FALLBACK: value })).localModel.fallbackPath).toBeUndefined();
+    });
+
+    it('keeps absolute paths', () => {
+      expect(new AppConfig(schemaWith({ LOCAL_MODEL_PATH: '/srv/models' })).localModel.localModelPath).toBe('/srv/models');
     });
   });
 });

@@ -1,4 +1,5 @@
 import { EnvironmentSchema, LogLevel, UpstreamTransportName } from './environment.schema.js';
+import { fromPackageRoot } from './package-root.js';
 
 /** The validated configuration, grouped by concern. The only way the app reads its settings. */
 export class AppConfig {
@@ -30,6 +31,24 @@ export class AppConfig {
     coalesceMs: number;
   };
 
+  readonly localModel: {
+    model: string;
+    /** Absolute folder of model folders. */
+    localModelPath: string;
+    allowRemote: boolean;
+    cacheDir: string;
+    /** Absolute path of the fallback model folder; undefined = no fallback. */
+    fallbackPath: string | undefined;
+  };
+  readonly classifier: {
+    threads: number;
+    maxQueue: number;
+    maxBatch: number;
+    batchWaitMs: number;
+    maxInputs: number;
+    maxTextChars: number;
+  };
+
   constructor(env: EnvironmentSchema) {
     this.server = {
       port: env.PORT,
@@ -54,6 +73,22 @@ export class AppConfig {
       maxTextChars: env.EMBEDDINGS_MAX_TEXT_CHARS,
       cacheSize: env.EMBEDDINGS_CACHE_SIZE,
       coalesceMs: env.EMBEDDINGS_COALESCE_MS,
+    };
+    const fallback = env.LOCAL_MODEL_FALLBACK.trim();
+    this.localModel = {
+      model: env.LOCAL_MODEL,
+      localModelPath: fromPackageRoot(env.LOCAL_MODEL_PATH),
+      allowRemote: env.ALLOW_REMOTE_MODELS,
+      cacheDir: fromPackageRoot(env.MODEL_CACHE_DIR),
+      fallbackPath: fallback === '' || fallback.toLowerCase() === 'none' ? undefined : fromPackageRoot(fallback),
+    };
+    this.classifier = {
+      threads: env.CLASSIFIER_THREADS,
+      maxQueue: env.CLASSIFIER_MAX_QUEUE,
+      maxBatch: env.CLASSIFIER_MAX_BATCH,
+      batchWaitMs: env.CLASSIFIER_BATCH_WAIT_MS,
+      maxInputs: env.CLASSIFIER_MAX_INPUTS,
+      maxTextChars: env.CLASSIFIER_MAX_TEXT_CHARS,
     };
   }
 }

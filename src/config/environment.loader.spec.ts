@@ -48,6 +48,16 @@ describe(validateEnvironment.name, () => {
       expect(error.message).toContain(`"${value}"`);
     });
 
+    it('ALLOW_REMOTE_MODELS=maybe', () => {
+      expect(errorOf(() => validateEnvironment({ ALLOW_REMOTE_MODELS: 'maybe' })).message).toContain(
+        'ALLOW_REMOTE_MODELS: ALLOW_REMOTE_MODELS must be a boolean value (got "maybe")',
+      );
+    });
+
+    it.each(['0', '-2', 'x'])('CLASSIFIER_THREADS=%s', (value) => {
+      expect(errorOf(() => validateEnvironment({ CLASSIFIER_THREADS: value })).message).toContain('CLASSIFIER_THREADS:');
+    });
+
     it('a fractional PORT', () => {
       const error = errorOf(() => validateEnvironment({ PORT: '80.5' }));
       expect(error.message).toContain('PORT:');
@@ -138,6 +148,23 @@ describe(validateEnvironment.name, () => {
       expect(env.LOG_LEVEL).toBe('info');
       expect(env.UPSTREAM_TRANSPORT).toBe('undici');
       expect(env.OPENAI_API_KEY).toBeUndefined();
+    });
+
+    it.each([
+      ['false', false],
+      ['FALSE', false],
+      ['0', false],
+      ['no', false],
+      ['true', true],
+      ['1', true],
+      ['Yes', true],
+    ])('reads ALLOW_REMOTE_MODELS=%s as %s', (value, expected) => {
+      expect(validateEnvironment({ ALLOW_REMOTE_MODELS: value }).ALLOW_REMOTE_MODELS).toBe(expected);
+    });
+
+    it('keeps an empty LOCAL_MODEL_FALLBACK (it switches the fallback off)', () => {
+      expect(validateEnvironment({ LOCAL_MODEL_FALLBACK: '' }).LOCAL_MODEL_FALLBACK).toBe('');
+      expect(validateEnvironment({}).LOCAL_MODEL_FALLBACK).toBe('models/lexicon-sentiment');
     });
 
     it('treats undefined as unset', () => {

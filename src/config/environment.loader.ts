@@ -11,7 +11,9 @@ export class InvalidEnvironmentError extends Error {
   override readonly name = 'InvalidEnvironmentError';
 }
 
-const TYPE_RULES = ['isInt', 'isIn', 'isUrl', 'isString'];
+const TYPE_RULES = ['isInt', 'isIn', 'isUrl', 'isString', 'isBoolean'];
+/** Keys where an empty value means "empty" (switch off), not "unset" (use the default). */
+const EMPTY_IS_A_VALUE = new Set(['LOCAL_MODEL_FALLBACK']);
 
 const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY']);
 
@@ -23,7 +25,7 @@ export function validateEnvironment(source: EnvironmentSource): EnvironmentSchem
   const raw: Record<string, string> = {};
   for (const key of schemaKeys) {
     const value = source[key];
-    if (value !== undefined && value.trim() !== '') raw[key] = value;
+    if (value !== undefined && (value.trim() !== '' || EMPTY_IS_A_VALUE.has(key))) raw[key] = value;
   }
   const env = plainToInstance(EnvironmentSchema, raw, { enableImplicitConversion: true });
   const errors = validateSync(env, { forbidUnknownValues: true });

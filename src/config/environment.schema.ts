@@ -1,10 +1,22 @@
+import { availableParallelism } from 'node:os';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const UPSTREAM_TRANSPORTS = ['undici', 'axios'] as const;
 export type UpstreamTransportName = (typeof UPSTREAM_TRANSPORTS)[number];
+
+/** `true/false/1/0/yes/no` (any case); anything else stays a string and fails IsBoolean. */
+const booleanString = () =>
+  Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
+    const raw = obj[key];
+    if (typeof raw !== 'string') return raw;
+    const v = raw.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(v)) return true;
+    if (['false', '0', 'no'].includes(v)) return false;
+    return raw;
+  });
 
 const trimmed = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
@@ -72,6 +84,43 @@ export class EnvironmentSchema {
 
   @IsInt() @Min(0) @Max(1000)
   EMBEDDINGS_COALESCE_MS: number = 2;
+
+  // --- local model (POST /classify) ---
+  /** Tried first: a folder under LOCAL_MODEL_PATH, or (ALLOW_REMOTE_MODELS) a Hugging Face model id. */
+  @IsString() @MinLength(1) @trimmed()
+  LOCAL_MODEL: string = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
+
+  /** A folder of transformers.js model folders; relative paths are from the package root. */
+  @IsString() @MinLength(1) @trimmed()
+  LOCAL_MODEL_PATH: string = 'models';
+
+  @IsBoolean() @booleanString()
+  ALLOW_REMOTE_MODELS: boolean = true;
+
+  @IsString() @MinLength(1) @trimmed()
+  MODEL_CACHE_DIR: string = '.cache/models';
+
+  /** A model folder used when LOCAL_MODEL cannot be loaded; empty (or `none`) = no fallback. */
+  @IsString() @trimmed()
+  LOCAL_MODEL_FALLBACK: string = 'models/lexicon-sentiment';
+
+  @IsInt() @Min(1) @Max(256)
+  CLASSIFIER_THREADS: number = Math.max(1, availableParallelism() - 1);
+
+  @IsInt() @Min(1) @Max(1_000_000)
+  CLASSIFIER_MAX_QUEUE: number = 1024;
+
+  @IsInt() @Min(1) @Max(4096)
+  CLASSIFIER_MAX_BATCH: number = 32;
+
+  @IsInt() @Min(0) @Max(1000)
+  CLASSIFIER_BATCH_WAIT_MS: number = 2;
+
+  @IsInt() @Min(1) @Max(100_000)
+  CLASSIFIER_MAX_INPUTS: number = 256;
+
+  @IsInt() @Min(1) @Max(1_000_000)
+  CLASSIFIER_MAX_TEXT_CHARS: number = 4096;
 }
 
 export type EnvironmentKey = keyof EnvironmentSchema;

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
+import { LocalModelModule } from '../local-model/local-model.module.js';
+import { UpstreamModule } from '../upstream/upstream.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
+import { ReadinessService } from './readiness.service.js';
 
-@Module({ controllers: [HealthController], providers: [HealthService] })
+@Module({ imports: [LocalModelModule, UpstreamModule], controllers: [HealthController], providers: [HealthService, ReadinessService] })
 export class HealthModule {}

@@ -11,14 +11,21 @@ export interface TestApp {
 }
 
 /**
- * The real app on the Fastify adapter, listening on a random loopback port. `.env` is ignored and
- * logs are off unless a test asks, so runs do not depend on the developer's machine.
+ * The real app on the Fastify adapter, listening on a random loopback port. `.env` is ignored,
+ * logs are off unless a test asks, and models are never downloaded, so runs do not depend on the
+ * developer's machine.
  */
 export async function startTestApp(
   env: EnvironmentSource = {},
   logStream?: { write(line: string): void },
 ): Promise<TestApp> {
-  const app = await createApp({ envFile: false, logStream, env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env } });
+  const defaults = {
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Tests never touch the network; one classifier worker is plenty (2-core machines).
+    ALLOW_REMOTE_MODELS: 'false',
+    CLASSIFIER_THREADS: '1',
+  };
+  const app = await createApp({ envFile: false, logStream, env: { ...defaults, ...env } });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   await app.listen({ port: 0, host: '127.0.0.1' });

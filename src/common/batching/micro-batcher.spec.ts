@@ -56,6 +56,7 @@ describe(MicroBatcher.name, () => {
     sent[2].succeed();
     await expect(ticket.done).resolves.toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map(vectorOf));
     expect(batcher.batchesInFlight).toBe(0);
+    expect(batcher.stats).toEqual({ batches: 3, texts: 7, dropped: 0, failedBatches: 0 });
   });
 
   it('answers each ticket in its own order, sharing texts that are queued or in flight', async () => {
@@ -118,6 +119,7 @@ describe(MicroBatcher.name, () => {
     leaving.release(new Error('client gone'));
     await expect(leaving.done).rejects.toThrow('client gone');
     expect(batcher.queued).toBe(1);
+    expect(batcher.stats.dropped).toBe(2);
     sent[0].succeed();
     await tick();
     expect(sent.map((b) => b.texts)).toEqual([['a', 'b'], ['shared']]);

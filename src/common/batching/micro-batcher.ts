@@ -82,6 +82,8 @@ export interface BatchTicket<R> {
  * scheduling; `send` does the work (an upstream request, a worker-pool task).
  */
 export class MicroBatcher<S, R> {
+  /** Running totals (for metrics and tests): batches sent, texts sent in them, queued texts dropped because every caller left. */
+  readonly stats = { batches: 0, texts: 0, dropped: 0, failedBatches: 0 };
   private readonly lanes = new Map<string, Lane<S, R>>();
   private readonly pending = new Map<string, Entry<S, R>>();
   private inFlight = 0;
@@ -203,6 +205,8 @@ export class MicroBatcher<S, R> {
     const batch: Batch = { ctx: RequestContext.detached(), live: entries.length };
     for (const entry of entries) entry.batch = batch;
     this.inFlight++;
+    this.stats.batches++;
+    this.stats.texts += entries.length;
     const texts = entries.map((e) => e.text);
     Promise.resolve()
       .then(() => this.send(lane.spec, texts, batch.ctx))
@@ -211,6 +215,7 @@ export class MicroBatcher<S, R> {
         // A failed batch fails every call that waits on it, before the next batch may leave:
         // those calls' other queued texts are dropped first, so nobody pays for them.
         (error: unknown) => {
+          this.stats.failedBatches++;
           for (const entry of entries) {
             this.forget(entry);
             for (const { ticket } of entry.waiters) this.fail(ticket, error);
@@ -254,6 +259,7 @@ export class MicroBatcher<S, R> {
     } else if (!entry.cancelled) {
       entry.cancelled = true;
       entry.lane.live--;
+      this.stats.dropped++;
       if (entry.lane.live === 0 && this.lanes.get(entry.lane.key) === entry.lane) this.retire(entry.lane);
     }
   }

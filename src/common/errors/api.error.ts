@@ -4,6 +4,7 @@ export type ErrorType =
   | 'rate_limit_error'
   | 'overloaded_error'
   | 'not_configured_error'
+  | 'model_unavailable_error'
   | 'upstream_error'
   | 'timeout_error'
   | 'internal_error';

@@ -21,19 +21,21 @@ export function checkTexts(texts: readonly unknown[], limits: TextLimits, field 
       { param: field },
     );
   }
-  for (let i = 0; i < texts.length; i++) {
-    const text = texts[i];
-    const param = `${field}[${i}]`;
-    if (typeof text !== 'string') {
-      throw new InvalidRequestError(`${param} must be a string (got ${text === null ? 'null' : typeof text})`, { param });
-    }
-    if (text.length === 0) throw new InvalidRequestError(`${param} must not be empty`, { param });
-    if (text.length > limits.maxTextChars) {
-      throw new InvalidRequestError(
-        `${param} is ${text.length} characters long; the limit is ${limits.maxTextChars} (${limits.maxTextCharsKey})`,
-        { param },
-      );
-    }
-  }
+  for (let i = 0; i < texts.length; i++) checkText(texts[i], limits, `${field}[${i}]`);
   return texts as string[];
+}
+
+/** One text: a non-empty string of at most `maxTextChars` characters; `param` names it in the error. */
+export function checkText(text: unknown, limits: Pick<TextLimits, 'maxTextChars' | 'maxTextCharsKey'>, param: string): string {
+  if (typeof text !== 'string') {
+    throw new InvalidRequestError(`${param} must be a string (got ${text === null ? 'null' : typeof text})`, { param });
+  }
+  if (text.length === 0) throw new InvalidRequestError(`${param} must not be empty`, { param });
+  if (text.length > limits.maxTextChars) {
+    throw new InvalidRequestError(
+      `${param} is ${text.length} characters long; the limit is ${limits.maxTextChars} (${limits.maxTextCharsKey})`,
+      { param },
+    );
+  }
+  return text;
 }

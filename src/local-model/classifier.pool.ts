@@ -1,0 +1,90 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { AppConfig } from '../config/app-config.js';
+import { PACKAGE_ROOT } from '../config/package-root.js';
+import type { Classification, ClassifierTask, ClassifierWorkerData, LoadedModel, ModelCandidate } from './classifier.protocol.js';
+
+const here = fileURLToPath(import.meta.url);
+/**
+ * Piscina runs JavaScript: the compiled worker next to this file in dist/, or, when this file is
+ * the TypeScript source (jest), the one `npm run build` put in dist/.
+ */
+export const WORKER_FILE = here.endsWith('.js')
+  ? join(dirname(here), 'classifier.worker.js')
+  : resolve(PACKAGE_ROOT, 'dist', 'local-model', 'classifier.worker.js');
+
+/**
+ * The worker pool for the local model, owned by Nest: made at start-up with CLASSIFIER_THREADS
+ * workers (each loads the model once), destroyed (awaited) at shutdown. A worker that dies is
+ * replaced by Piscina; its task fails, nothing else does.
+ */
+@Injectable()
+export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ClassifierPool.name);
+  private pool?: Piscina<ClassifierTask, LoadedModel | Classification[]>;
+  private created = 0;
+
+  constructor(private readonly config: AppConfig) {}
+
+  onModuleInit(): void {
+    const { threads } = this.config.classifier;
+    const workerData: ClassifierWorkerData = { candidates: this.candidates(), loadLock: new Int32Array(new SharedArrayBuffer(4)) };
+    this.pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      // Workers hold the model: never retire an idle one.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      workerData,
+    });
+    this.pool.on('workerCreate', () => this.created++);
+    // Errors not tied to a task (a worker failing at start-up); tasks get their own rejections.
+    this.pool.on('error', (error: unknown) => this.logger.error(`classifier worker error: ${String(error)}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+
+  get threads(): number {
+    return this.config.classifier.threads;
+  }
+
+  /** Workers started beyond the first `threads`: each one replaced a worker that died. */
+  get restarts(): number {
+    return Math.max(0, this.created - this.threads);
+  }
+
+  /** Resolves when a worker has loaded a model (which one, and why the ones before it failed). */
+  status(): Promise<LoadedModel> {
+    return this.run({ op: 'status' }) as Promise<LoadedModel>;
+  }
+
+  classify(texts: string[]): Promise<Classification[]> {
+    return this.run({ op: 'classify', texts }) as Promise<Classification[]>;
+  }
+
+  /** Diagnostics (tests): make the worker that takes this task die mid-task. */
+  crashOneWorker(): Promise<unknown> {
+    return this.run({ op: 'crash' });
+  }
+
+  private run(task: ClassifierTask): Promise<LoadedModel | Classification[]> {
+    if (!this.pool) return Promise.reject(new Error('ClassifierPool used before start-up or after shutdown'));
+    return this.pool.run(task);
+  }
+
+  private candidates(): ModelCandidate[] {
+    const { model, localModelPath, allowRemote, cacheDir, fallbackPath } = this.config.localModel;
+    const list: ModelCandidate[] = [{ name: model, localModelPath, allowRemote, cacheDir, fallback: false }];
+    if (fallbackPath) {
+      list.push({ name: basename(fallbackPath), localModelPath: dirname(fallbackPath), allowRemote: false, cacheDir, fallback: true });
+    }
+    return list;
+  }
+}

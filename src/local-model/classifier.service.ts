@@ -1,0 +1,145 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { MicroBatcher, QueueFullError } from '../common/batching/micro-batcher.js';
+import { ClientClosedError, InternalError, ModelUnavailableError, OverloadedError } from '../common/errors/index.js';
+import { RequestContext } from '../common/http/request-context.js';
+import { checkText, checkTexts, TextLimits } from '../common/validation/check-texts.js';
+import { AppConfig } from '../config/app-config.js';
+import { ClassifierPool } from './classifier.pool.js';
+import { Classification, NO_MODEL_PREFIX } from './classifier.protocol.js';
+
+export type ModelState =
+  | { state: 'loading' }
+  | { state: 'ready'; model: string; fallback: boolean; failures: Array<{ model: string; reason: string }> }
+  | { state: 'unavailable'; reason: string };
+
+export interface ClassifyResult {
+  results: Classification[];
+  model: string;
+}
+
+/**
+ * Sentiment from the local model: texts from concurrent requests are grouped into micro-batches
+ * (up to CLASSIFIER_MAX_BATCH texts, CLASSIFIER_BATCH_WAIT_MS to gather them, one batch per worker at
+ * a time); at most CLASSIFIER_MAX_QUEUE texts wait, beyond that callers get 503 at once. A caller that
+ * leaves takes its queued texts out. The only user of the worker pool.
+ */
+@Injectable()
+export class ClassifierService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ClassifierService.name);
+  private readonly batcher: MicroBatcher<string, Classification>;
+  private readonly limits: TextLimits;
+  private current: ModelState = { state: 'loading' };
+
+  constructor(
+    private readonly pool: ClassifierPool,
+    config: AppConfig,
+  ) {
+    const { maxBatch, batchWaitMs, maxQueue, maxInputs, maxTextChars } = config.classifier;
+    this.limits = { maxInputs, maxTextChars, maxInputsKey: 'CLASSIFIER_MAX_INPUTS', maxTextCharsKey: 'CLASSIFIER_MAX_TEXT_CHARS' };
+    this.batcher = new MicroBatcher<string, Classification>(
+      // One batch per worker at a time: the pool's own queue stays empty, so ours is the only one
+      // (bounded, and a leaving caller can still take its texts out).
+      { batchSize: maxBatch, concurrency: pool.threads, coalesceMs: batchWaitMs, maxQueued: maxQueue },
+      (model) => model,
+      (_model, texts) => this.runBatch(texts),
+    );
+  }
+
+  /** Loading the model must not hold up the boot: /ready says `loading` meanwhile. */
+  onApplicationBootstrap(): void {
+    this.pool.status().then(
+      (loaded) => {
+        this.current = { state: 'ready', ...loaded };
+        for (const failure of loaded.failures) this.logger.warn(`Model ${failure.model} could not be loaded: ${failure.reason}`);
+        this.logger.log(`Classifier ready: ${loaded.model}${loaded.fallback ? ' (fallback)' : ''} in ${this.pool.threads} worker(s)`);
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        const reason = message.startsWith(NO_MODEL_PREFIX) ? message : `The classifier workers failed to start: ${message}`;
+        this.current = { state: 'unavailable', reason };
+        this.logger.error(reason);
+      },
+    );
+  }
+
+  get state(): ModelState {
+    return this.current;
+  }
+
+  get queued(): number {
+    return this.batcher.queued;
+  }
+
+  /** Batches sent, texts classified, queued texts dropped (callers left), failed batches. */
+  get stats(): Readonly<MicroBatcher<string, Classification>['stats']> {
+    return this.batcher.stats;
+  }
+
+  get batchesInFlight(): number {
+    return this.batcher.batchesInFlight;
+  }
+
+  async classifyOne(text: unknown, ctx: RequestContext): Promise<Classification & { model: string }> {
+    const checked = checkText(text, this.limits, 'text');
+    const { results, model } = await this.classify([checked], ctx);
+    return { ...results[0], model };
+  }
+
+  async classifyMany(texts: readonly unknown[], ctx: RequestContext): Promise<ClassifyResult> {
+    return this.classify(checkTexts(texts, this.limits, 'texts'), ctx);
+  }
+
+  private async classify(texts: string[], ctx: RequestContext): Promise<ClassifyResult> {
+    const model = this.servingModel();
+    if (ctx.clientClosed) throw new ClientClosedError();
+    let ticket;
+    try {
+      ticket = this.batcher.submit(model, texts);
+    } catch (error) {
+      if (error instanceof QueueFullError) {
+        throw new OverloadedError(`The classifier queue is full (${error.limit} texts wait at most); retry shortly`, {
+          code: 'queue_full',
+          retryAfterSeconds: 1,
+        });
+      }
+      throw error;
+    }
+    const unsubscribe = ctx.onClientClose(() => ticket.release(new ClientClosedError()));
+    try {
+      return { results: await ticket.done, model };
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private servingModel(): string {
+    const current = this.current;
+    if (current.state === 'ready') return current.model;
+    if (current.state === 'loading') {
+      throw new ModelUnavailableError('The classifier model is still loading; retry shortly', { code: 'model_loading', retryAfterSeconds: 2 });
+    }
+    throw new ModelUnavailableError(current.reason, { code: 'model_unavailable' });
+  }
+
+  private async runBatch(texts: string[]): Promise<Classification[]> {
+    try {
+      return await this.pool.classify(texts);
+    } catch (error) {
+      throw this.batchFailure(error);
+    }
+  }
+
+  /** A dead worker (replaced by the pool) is worth a retry; a model that throws is our fault. */
+  private batchFailure(error: unknown): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/worker.*(exit|terminat)|exited/i.test(message)) {
+      this.logger.error(`A classifier worker died during a batch: ${message}`);
+      return new ModelUnavailableError('The classifier worker running this batch stopped; it has been replaced, retry', {
+        code: 'worker_crashed',
+        retryAfterSeconds: 1,
+      });
+    }
+    this.logger.error(`The model failed on a batch: ${message}`);
+    return new InternalError('The model failed on this batch');
+  }
+}

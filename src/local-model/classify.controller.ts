@@ -1,0 +1,33 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { InvalidRequestError } from '../common/errors/index.js';
+import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
+import { RequestContext } from '../common/http/request-context.js';
+import { Ctx } from '../common/http/request-context.decorator.js';
+import { ClassifierService } from './classifier.service.js';
+import { ClassifyRequestDto } from './dto/classify-request.dto.js';
+import { ClassifyManyResponseDto, ClassifyOneResponseDto } from './dto/classify-response.dto.js';
+
+@ApiTags('classify')
+@ApiErrorResponses(400, 413, 500, 503)
+@ApiExtraModels(ClassifyOneResponseDto, ClassifyManyResponseDto)
+@Controller('classify')
+export class ClassifyController {
+  constructor(private readonly classifier: ClassifierService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Sentiment of one text or a batch, from the local model',
+    description:
+      '`{text}` → `{label, score, model}`; `{texts}` → `{results: [{label, score}], model}`. Runs in a worker pool in micro-batches; ' +
+      'a full queue answers 503 `overloaded_error` with Retry-After at once.',
+  })
+  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(ClassifyOneResponseDto) }, { $ref: getSchemaPath(ClassifyManyResponseDto) }] } })
+  classify(@Body() dto: ClassifyRequestDto, @Ctx() ctx: RequestContext): Promise<ClassifyOneResponseDto | ClassifyManyResponseDto> {
+    if ((dto.text === undefined) === (dto.texts === undefined)) {
+      throw new InvalidRequestError('Give either `text` (one string) or `texts` (an array of strings)', { param: 'text' });
+    }
+    return dto.texts !== undefined ? this.classifier.classifyMany(dto.texts, ctx) : this.classifier.classifyOne(dto.text, ctx);
+  }
+}
