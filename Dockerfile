@@ -16,6 +16,10 @@ ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# The embedded lexicon model (LOCAL_MODEL_FALLBACK); drop transformers.js model folders in /app/models
+# (LOCAL_MODEL_PATH) or mount them there. Downloads (ALLOW_REMOTE_MODELS) are cached in /app/.cache.
+COPY --chown=node:node models ./models
+RUN mkdir -p /app/.cache/models && chown -R node:node /app/.cache
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
