@@ -1,10 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { EmbeddingsModule } from './embeddings/embeddings.module.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { EnvironmentSchema } from './config/environment.schema.js';
 import { HealthModule } from './health/health.module.js';
 import { LocalModelModule } from './local-model/local-model.module.js';
+import { OpenAiModule } from './openai/openai.module.js';
 
 @Module({})
 export class AppModule {
@@ -12,7 +14,7 @@ export class AppModule {
   static forRoot(env: EnvironmentSchema): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule],
+      imports: [AppConfigModule.forRoot(env), AuthModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule, OpenAiModule],
     };
   }
 }

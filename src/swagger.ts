@@ -11,7 +11,12 @@ export function setupSwagger(app: INestApplication): void {
           '`{"error":{"message","type","param","code"}}`. Every response carries `Server-Timing` with ballast\'s own time.',
       )
       .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'One of API_KEYS (when API_KEYS is set)' })
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    raw: ['json'],
+    swaggerOptions: { persistAuthorization: true },
+  });
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
 import { RequestContext } from '../common/http/request-context.js';
@@ -10,7 +10,8 @@ import { ChatRequestDto } from './dto/chat-request.dto.js';
 import { ChatResponseDto } from './dto/chat-response.dto.js';
 
 @ApiTags('chat')
-@ApiErrorResponses(400, 413, 429, 502, 503, 504)
+@ApiBearerAuth()
+@ApiErrorResponses(400, 401, 413, 429, 502, 503, 504)
 @Controller('chat')
 export class ChatController {
   constructor(

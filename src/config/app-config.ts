@@ -10,6 +10,12 @@ export class AppConfig {
     logLevel: LogLevel;
     shutdownGraceMs: number;
   };
+  readonly access: {
+    /** Keys clients must present; empty = authentication off. */
+    apiKeys: string[];
+    /** Requests per minute per key; 0 = off. */
+    rateLimitRpm: number;
+  };
   readonly upstream: {
     baseUrl: string;
     /** Undefined when not configured: chat routes answer 503 not_configured_error. */
@@ -57,6 +63,10 @@ export class AppConfig {
       logLevel: env.LOG_LEVEL,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     };
+    this.access = {
+      apiKeys: parseKeys(env.API_KEYS),
+      rateLimitRpm: env.RATE_LIMIT_RPM,
+    };
     this.upstream = {
       baseUrl: env.OPENAI_BASE_URL.replace(/\/+$/, ''),
       apiKey: env.OPENAI_API_KEY || undefined,
@@ -91,4 +101,9 @@ export class AppConfig {
       maxTextChars: env.CLASSIFIER_MAX_TEXT_CHARS,
     };
   }
+}
+
+/** `a, b,,c` → ['a', 'b', 'c']; duplicates dropped. */
+export function parseKeys(value: string | undefined): string[] {
+  return [...new Set((value ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0))];
 }

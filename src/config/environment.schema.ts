@@ -41,6 +41,15 @@ export class EnvironmentSchema {
   @IsInt() @Min(0) @Max(600_000)
   SHUTDOWN_GRACE_MS: number = 10_000;
 
+  // --- access ---
+  /** Comma-separated keys clients must send as `Authorization: Bearer <key>`; empty = auth off. */
+  @IsOptional() @IsString() @trimmed()
+  API_KEYS?: string;
+
+  /** Requests per minute per API key (per client IP while auth is off); 0 = no limit. */
+  @IsInt() @Min(0) @Max(10_000_000)
+  RATE_LIMIT_RPM: number = 0;
+
   // --- upstream ---
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) @trimmed()
   OPENAI_BASE_URL: string = 'https://api.openai.com/v1';

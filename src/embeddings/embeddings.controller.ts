@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
 import { RequestContext } from '../common/http/request-context.js';
 import { Ctx } from '../common/http/request-context.decorator.js';
@@ -8,7 +8,8 @@ import { EmbeddingsResponseDto } from './dto/embeddings-response.dto.js';
 import { EmbeddingsService } from './embeddings.service.js';
 
 @ApiTags('embeddings')
-@ApiErrorResponses(400, 413, 429, 502, 503, 504)
+@ApiBearerAuth()
+@ApiErrorResponses(400, 401, 413, 429, 502, 503, 504)
 @Controller('embeddings')
 export class EmbeddingsController {
   constructor(private readonly embeddings: EmbeddingsService) {}

@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/public.decorator.js';
 import { HealthService } from './health.service.js';
 import { ReadinessService } from './readiness.service.js';
 import type { ReadinessReport } from './readiness.service.js';
@@ -17,6 +18,7 @@ const READY_EXAMPLE: ReadinessReport = {
 };
 
 @ApiTags('health')
+@Public()
 @Controller()
 export class HealthController {
   constructor(

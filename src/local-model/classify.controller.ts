@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { InvalidRequestError } from '../common/errors/index.js';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
 import { RequestContext } from '../common/http/request-context.js';
@@ -9,7 +9,8 @@ import { ClassifyRequestDto } from './dto/classify-request.dto.js';
 import { ClassifyManyResponseDto, ClassifyOneResponseDto } from './dto/classify-response.dto.js';
 
 @ApiTags('classify')
-@ApiErrorResponses(400, 413, 500, 503)
+@ApiBearerAuth()
+@ApiErrorResponses(400, 401, 413, 500, 503)
 @ApiExtraModels(ClassifyOneResponseDto, ClassifyManyResponseDto)
 @Controller('classify')
 export class ClassifyController {

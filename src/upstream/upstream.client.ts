@@ -52,11 +52,20 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** POST a JSON body, answer the parsed JSON. One deadline covers connect, headers and body. */
-  async postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
+  postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
+    return this.json<T>('POST', path, body, ctx);
+  }
+
+  /** GET, answer the parsed JSON (e.g. `/models`). */
+  getJson<T>(path: string, ctx: RequestContext): Promise<T> {
+    return this.json<T>('GET', path, undefined, ctx);
+  }
+
+  private async json<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: RequestContext): Promise<T> {
     const deadline = new RequestDeadline(ctx, this.config.upstream.timeoutMs);
     const started = performance.now();
     try {
-      const response = await this.send('POST', path, body, deadline, 'application/json');
+      const response = await this.send(method, path, body, deadline, 'application/json');
       return parseJson<T>(await response.text());
     } catch (error) {
       throw mapTransportError(error, deadline.cause, this.config.upstream.timeoutMs);

@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 export class RequestContext {
   readonly startedAt = performance.now();
   upstreamMs = 0;
+  /** Who is calling: the short hash id of their API key (never the key), once authenticated. */
+  clientId?: string;
   private closed = false;
   // Made on first use: most requests never need a signal, and AbortControllers are not free.
   private controller?: AbortController;

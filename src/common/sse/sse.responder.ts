@@ -17,7 +17,22 @@ export class SseResponder {
 
   constructor(private readonly config: AppConfig) {}
 
-  async send(reply: FastifyReply, ctx: RequestContext, opening: Promise<AsyncIterable<unknown>>): Promise<void> {
+  /** Events are objects, each sent as one JSON `data:` line. */
+  send(reply: FastifyReply, ctx: RequestContext, opening: Promise<AsyncIterable<unknown>>): Promise<void> {
+    return this.stream(reply, ctx, opening, (writer, event) => writer.data(event, ctx.signal));
+  }
+
+  /** Events are already-serialized payloads (an upstream's own events), relayed untouched. */
+  relay(reply: FastifyReply, ctx: RequestContext, opening: Promise<AsyncIterable<string>>): Promise<void> {
+    return this.stream(reply, ctx, opening, (writer, event) => writer.rawData(event, ctx.signal));
+  }
+
+  private async stream<T>(
+    reply: FastifyReply,
+    ctx: RequestContext,
+    opening: Promise<AsyncIterable<T>>,
+    write: (writer: SseWriter, event: T) => Promise<void>,
+  ): Promise<void> {
     // Errors thrown here (before any byte is written) reach the exception filter as usual.
     const events = await opening;
     reply.hijack();
@@ -25,7 +40,7 @@ export class SseResponder {
     writer.open({ 'server-timing': ctx.serverTiming() });
     try {
       for await (const event of events) {
-        await writer.data(event, ctx.signal);
+        await write(writer, event);
       }
       writer.done();
     } catch (error) {

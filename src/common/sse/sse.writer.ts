@@ -36,6 +36,15 @@ export class SseWriter {
     return this.writeAndWait(`data: ${JSON.stringify(payload)}\n\n`, signal);
   }
 
+  /**
+   * `data: <text>` for a payload that is already serialized (relayed as it came); a payload spanning
+   * several lines becomes several `data:` lines, as the SSE format requires.
+   */
+  rawData(text: string, signal: AbortSignal): Promise<void> {
+    const frame = text.includes('\n') ? `${text.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n` : `data: ${text}\n\n`;
+    return this.writeAndWait(frame, signal);
+  }
+
   done(): void {
     this.write('data: [DONE]\n\n');
   }
