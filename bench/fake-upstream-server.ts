@@ -2,8 +2,10 @@
  * Benchmark entry: runs the test FakeUpstream in its own process.
  *
  * Started with child_process.fork(); knobs come as JSON in FAKE_KNOBS (env) and can be changed later
- * over IPC with `{ type: 'knobs', id, knobs }` (answered `{ type: 'knobs-ok', id }`). Once listening
- * it sends `{ type: 'ready', port }`. Exits when the parent goes away.
+ * over IPC with `{ type: 'knobs', id, knobs }` (resets the counters too; answered
+ * `{ type: 'knobs-ok', id, counters }` with the counters as they were just before the reset).
+ * `{ type: 'counters', id }` answers `{ type: 'counters-ok', id, counters }` and changes nothing.
+ * Once listening it sends `{ type: 'ready', port }`. Exits when the parent goes away.
  */
 import { FakeUpstream, FakeUpstreamKnobs } from '../test/support/fake-upstream.js';
 
@@ -13,15 +15,23 @@ interface KnobsMessage {
   knobs: Partial<FakeUpstreamKnobs>;
 }
 
+interface CountersMessage {
+  type: 'counters';
+  id: number;
+}
+
 async function main(): Promise<void> {
   const knobs: Partial<FakeUpstreamKnobs> = { recordRequests: false, ...(JSON.parse(process.env.FAKE_KNOBS ?? '{}') as object) };
   const fake = await FakeUpstream.start(knobs);
 
   process.on('message', (msg: unknown) => {
-    const m = msg as KnobsMessage;
+    const m = msg as KnobsMessage | CountersMessage;
     if (m && m.type === 'knobs') {
+      const before = { ...fake.counters };
       fake.reset({ recordRequests: false, ...m.knobs });
-      process.send?.({ type: 'knobs-ok', id: m.id, counters: fake.counters });
+      process.send?.({ type: 'knobs-ok', id: m.id, counters: before });
+    } else if (m && m.type === 'counters') {
+      process.send?.({ type: 'counters-ok', id: m.id, counters: { ...fake.counters } });
     }
   });
   const stop = (): void => {

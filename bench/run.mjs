@@ -3,10 +3,18 @@
 // transports, separate processes). Every server runs in its own child process; the load is generated
 // here. Writes bench/results/latest.md.
 //
-//   npm run bench                 full run (~3-4 min)
+//   npm run bench                 full run (~5 min: chat ~3 min, embeddings ~1.5 min)
 //   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
 //   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, piped
-//                                 here and always drained, see drain())
+//                                 here and always drained, see drain() in lib.mjs)
+//   BENCH_ONLY=embeddings ...     run only these scenarios (comma list; default all):
+//                                   chat        added latency c=1, throughput c=64, SSE (direct, relay,
+//                                               ballast-undici, ballast-axios)
+//                                   embeddings  64 texts per call at c=32, ballast vs the seed's
+//                                               one-request-per-text approach (embeddings-scenario.mjs)
+//
+// Layout: run.mjs (chat scenarios, report, main), embeddings-scenario.mjs, lib.mjs (processes, stats,
+// formatting), relay.mjs and seed-embeddings.mjs (forked helper servers), fake-upstream-server.ts.
 //
 // ballast is started exactly as in production, `node dist/main.js` with its config in the
 // environment; if it does not come up (bad config, crash, no /health 200 within 30 s) the bench
@@ -14,23 +22,38 @@
 //
 // Needs `npm run build` (dist/) and `tsc -p bench/tsconfig.json` (dist-bench/) first; `npm run bench`
 // does both.
-import { execSync, fork, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
+import { runEmbeddings, embeddingsReport } from './embeddings-scenario.mjs';
+import {
+  BALLAST_LOG_LEVEL,
+  JSON_HEADERS,
+  QUICK,
+  RESULTS_DIR,
+  ROOT,
+  children,
+  f0,
+  f1,
+  f2,
+  f3,
+  mdTable,
+  mean,
+  median,
+  pct,
+  percentile,
+  signed3,
+  sortNum,
+  startBallast,
+  startFake,
+  startRelay,
+  stopChild,
+} from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
-const RELAY_ENTRY = path.join(ROOT, 'bench', 'relay.mjs');
-const BALLAST_ENTRY = path.join(ROOT, 'dist', 'main.js');
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
-
-const QUICK = process.env.BENCH_QUICK === '1';
 const CFG = QUICK
   ? {
       c1: { warmup: 100, rounds: 3, perRound: 60 },
@@ -42,211 +65,20 @@ const CFG = QUICK
       thr: { connections: 64, warmupSec: 2, durationSec: 8, latencies: [0, 50] },
       sse: { tokens: 20, intervalMs: 10, warmup: 5, streams: 50 },
     };
-const BALLAST_LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'info';
 
 const MESSAGES = [{ role: 'user', content: 'hello' }];
-const JSON_HEADERS = { 'content-type': 'application/json' };
 
-// ------------------------------------------------------------------------------------------------
-// child processes
-
-const children = new Set();
-function track(cp, name) {
-  cp.benchName = name;
-  children.add(cp);
-  cp.once('exit', () => children.delete(cp));
-  return cp;
+const SCENARIOS = ['chat', 'embeddings'];
+const ONLY = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
+const unknownScenarios = ONLY.filter((x) => !SCENARIOS.includes(x));
+if (unknownScenarios.length) {
+  console.error(`bench: BENCH_ONLY: unknown scenario(s) ${unknownScenarios.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  process.exit(1);
 }
-process.on('exit', () => {
-  for (const cp of children) {
-    try {
-      cp.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-});
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    console.error(`\nbench: ${sig}, killing children`);
-    process.exit(130); // the 'exit' handler kills them
-  });
-}
-
-async function stopChild(cp) {
-  if (cp.exitCode !== null || cp.signalCode !== null) return;
-  const exited = new Promise((resolve) => cp.once('exit', resolve));
-  cp.kill('SIGTERM');
-  const timer = setTimeout(() => cp.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/**
- * Consumes a child's output pipe for its whole life and keeps only the last `max` lines (shown when
- * something goes wrong). The 'data' listener puts the stream in flowing mode, so the pipe is always
- * read no matter how much the child logs: at LOG_LEVEL=info ballast writes one line per request, and
- * an unread pipe would fill up (64 KiB) and block the server's writes, i.e. the server itself.
- */
-function drain(stream, lines, max = 60) {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (s) => {
-    const parts = (partial + s).split('\n');
-    partial = parts.pop() ?? '';
-    if (partial.length > 8192) partial = partial.slice(-8192); // one endless line must not grow without bound
-    for (const p of parts) {
-      lines.push(p);
-      if (lines.length > max) lines.shift();
-    }
-  });
-  stream.on('end', () => {
-    if (partial) lines.push(partial);
-    partial = '';
-  });
-  stream.on('error', () => {
-    /* the child went away; nothing left to read */
-  });
-}
-
-function waitForReady(cp, name, timeoutMs = 15000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: no 'ready' message within ${timeoutMs} ms`)), timeoutMs);
-    cp.on('message', function onMsg(m) {
-      if (m && m.type === 'ready') {
-        clearTimeout(timer);
-        cp.off('message', onMsg);
-        resolve(m.port);
-      }
-    });
-    cp.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited early (code ${code}, signal ${sig})`));
-    });
-  });
-}
-
-async function startFake() {
-  if (!fs.existsSync(FAKE_ENTRY)) throw new Error(`${FAKE_ENTRY} missing: run "npx tsc -p bench/tsconfig.json" first`);
-  const cp = track(
-    fork(FAKE_ENTRY, [], { env: { ...process.env, FAKE_KNOBS: JSON.stringify({ recordRequests: false }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-    'fake-upstream',
-  );
-  const port = await waitForReady(cp, 'fake upstream');
-  let nextId = 1;
-  const setKnobs = (knobs) =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      const timer = setTimeout(() => reject(new Error('fake upstream: knobs not acknowledged')), 5000);
-      cp.on('message', function onMsg(m) {
-        if (m && m.type === 'knobs-ok' && m.id === id) {
-          clearTimeout(timer);
-          cp.off('message', onMsg);
-          resolve(m.counters);
-        }
-      });
-      cp.send({ type: 'knobs', id, knobs });
-    });
-  return { cp, port, origin: `http://127.0.0.1:${port}`, setKnobs };
-}
-
-async function startRelay(upstreamOrigin) {
-  const cp = track(
-    fork(RELAY_ENTRY, [], { env: { ...process.env, UPSTREAM_URL: upstreamOrigin, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-    'relay',
-  );
-  const port = await waitForReady(cp, 'relay');
-  return { cp, port, origin: `http://127.0.0.1:${port}` };
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startBallast(transport, upstreamOrigin) {
-  if (!fs.existsSync(BALLAST_ENTRY)) throw new Error(`${BALLAST_ENTRY} missing: run "npm run build" first`);
-  const name = `ballast-${transport}`;
-  const port = await freePort();
-  // Explicit, minimal environment; cwd is a temp dir so no .env file is picked up.
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? os.tmpdir(),
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    OPENAI_BASE_URL: `${upstreamOrigin}/v1`,
-    OPENAI_API_KEY: 'sk-bench-fake',
-    CHAT_MODEL: 'fake-model',
-    LOG_LEVEL: BALLAST_LOG_LEVEL,
-    UPSTREAM_TRANSPORT: transport,
-    UPSTREAM_MAX_SOCKETS: '256', // = default
-    SSE_HEARTBEAT_MS: '15000', // = default
-    SHUTDOWN_GRACE_MS: '1000',
-  };
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
-  const cp = track(spawn(process.execPath, [BALLAST_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
-  // Attached synchronously after spawn, before anything is awaited: both pipes are read from the start.
-  const lines = [];
-  drain(cp.stdout, lines);
-  drain(cp.stderr, lines);
-  // 'close' fires once the process has exited and both pipes are fully read.
-  const closed = new Promise((resolve) => cp.once('close', resolve));
-  closed.then(() => fs.rmSync(cwd, { recursive: true, force: true }));
-  const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    if (cp.exitCode !== null || cp.signalCode !== null) {
-      await Promise.race([closed, sleep(2000)]); // collect its last words
-      throw new Error(`${name}: \`node dist/main.js\` exited during startup (code ${cp.exitCode}, signal ${cp.signalCode}):\n${lines.join('\n')}`);
-    }
-    try {
-      const res = await fetch(`${origin}/health`);
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      await stopChild(cp);
-      throw new Error(`${name}: /health not 200 within 30 s:\n${lines.join('\n')}`);
-    }
-    await sleep(50);
-  }
-  return { cp, port, origin, lines };
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ------------------------------------------------------------------------------------------------
-// statistics and formatting
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-const sortNum = (a) => [...a].sort((x, y) => x - y);
-const median = (a) => percentile(sortNum(a), 50);
-const mean = (a) => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
-const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
-const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
-const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toString() : 'n/a');
-const signed3 = (x) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + x.toFixed(3) : 'n/a');
-const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
-
-function mdTable(header, rows, align) {
-  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
-  const sep = a.map((x) => (x === 'l' ? ':---' : '---:'));
-  return [header, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-}
+const RUN = new Set(ONLY.length ? ONLY : SCENARIOS);
 
 // ------------------------------------------------------------------------------------------------
 // requests
@@ -475,8 +307,7 @@ async function scenarioSse(targets, setKnobs) {
 // ------------------------------------------------------------------------------------------------
 // report
 
-function report(meta, c1, thr, sse, targets) {
-  const names = targets.map((t) => t.name);
+function report(meta, chat, emb) {
   const L = [];
   L.push('# ballast benchmark');
   L.push('');
@@ -484,9 +315,36 @@ function report(meta, c1, thr, sse, targets) {
   L.push(`- node: ${meta.node}`);
   L.push(`- nproc: ${meta.nproc} (${meta.cpu}); load average at start: ${meta.load}`);
   L.push(`- command: \`${meta.command}\``);
-  L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
+  if (chat) {
+    L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
+  } else {
+    L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; load generated in the bench process; everything on 127.0.0.1`);
+  }
   if (meta.git) L.push(`- git: ${meta.git}`);
   L.push('');
+  const problems = [];
+  if (chat) {
+    const r = chatReport(chat);
+    L.push(r.text);
+    problems.push(...r.problems);
+  }
+  if (emb) {
+    const r = embeddingsReport(emb);
+    L.push(r.text);
+    problems.push(...r.problems);
+  }
+  if (problems.length) {
+    L.push('## Problems');
+    L.push('');
+    for (const p of problems) L.push(`- ${p}`);
+    L.push('');
+  }
+  return { text: L.join('\n'), problems };
+}
+
+function chatReport({ c1, thr, sse, targets }) {
+  const names = targets.map((t) => t.name);
+  const L = [];
   L.push('Targets: **direct** = fake `POST /v1/chat/completions`; **relay** = relay → fake (same path); **ballast-undici** / **ballast-axios** = ballast `POST /chat/complete` (`/chat/stream` for SSE) → fake, `UPSTREAM_TRANSPORT=undici|axios`.');
   L.push('');
 
@@ -587,12 +445,6 @@ function report(meta, c1, thr, sse, targets) {
     if (sse[n].bad) problems.push(`SSE ${n}: ${sse[n].bad} failed streams (first: ${sse[n].firstBad})`);
     if (sse[n].badEvents) problems.push(`SSE ${n}: ${sse[n].badEvents} streams without exactly ${CFG.sse.tokens} content events`);
   }
-  if (problems.length) {
-    L.push('## Problems');
-    L.push('');
-    for (const p of problems) L.push(`- ${p}`);
-    L.push('');
-  }
   return { text: L.join('\n'), problems };
 }
 
@@ -612,7 +464,7 @@ async function main() {
     })(),
     cpu: os.cpus()[0]?.model?.trim() ?? 'unknown cpu',
     load: os.loadavg().map((x) => x.toFixed(2)).join(' / '),
-    command: `${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
+    command: `${ONLY.length ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
     git: (() => {
       try {
         return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() + (execSync('git status --porcelain', { cwd: ROOT, encoding: 'utf8' }).trim() ? ' (dirty)' : '');
@@ -622,46 +474,59 @@ async function main() {
     })(),
   };
 
-  const spawned = [];
   let exitCode = 0;
   try {
-    console.log(`ballast bench${QUICK ? ' (BENCH_QUICK)' : ''}: starting processes`);
+    console.log(`ballast bench${QUICK ? ' (BENCH_QUICK)' : ''}: ${[...RUN].join(', ')}; starting processes`);
     const fake = await startFake();
-    spawned.push(fake.cp);
-    const relay = await startRelay(fake.origin);
-    spawned.push(relay.cp);
-    const bu = await startBallast('undici', fake.origin);
-    spawned.push(bu.cp);
-    const ba = await startBallast('axios', fake.origin);
-    spawned.push(ba.cp);
-    console.log(`  fake ${fake.origin}, relay ${relay.origin}, ballast-undici ${bu.origin}, ballast-axios ${ba.origin}`);
+    const smoke = [];
+    const chatServers = [];
+    let chat = null;
+    if (RUN.has('chat')) {
+      const relay = await startRelay(fake.origin);
+      const bu = await startBallast('undici', fake.origin);
+      const ba = await startBallast('axios', fake.origin);
+      chatServers.push(relay, bu, ba);
+      console.log(`  fake ${fake.origin}, relay ${relay.origin}, ballast-undici ${bu.origin}, ballast-axios ${ba.origin}`);
 
-    const direct = { path: '/v1/chat/completions', body: JSON.stringify({ model: 'fake-model', messages: MESSAGES }), streamPath: '/v1/chat/completions', streamBody: JSON.stringify({ model: 'fake-model', messages: MESSAGES, stream: true }) };
-    const viaBallast = { path: '/chat/complete', body: JSON.stringify({ messages: MESSAGES }), streamPath: '/chat/stream', streamBody: JSON.stringify({ messages: MESSAGES }) };
-    const targets = [
-      { name: 'direct', origin: fake.origin, ...direct },
-      { name: 'relay', origin: relay.origin, ...direct },
-      { name: 'ballast-undici', origin: bu.origin, ...viaBallast },
-      { name: 'ballast-axios', origin: ba.origin, ...viaBallast },
-    ];
+      const direct = { path: '/v1/chat/completions', body: JSON.stringify({ model: 'fake-model', messages: MESSAGES }), streamPath: '/v1/chat/completions', streamBody: JSON.stringify({ model: 'fake-model', messages: MESSAGES, stream: true }) };
+      const viaBallast = { path: '/chat/complete', body: JSON.stringify({ messages: MESSAGES }), streamPath: '/chat/stream', streamBody: JSON.stringify({ messages: MESSAGES }) };
+      const targets = [
+        { name: 'direct', origin: fake.origin, ...direct },
+        { name: 'relay', origin: relay.origin, ...direct },
+        { name: 'ballast-undici', origin: bu.origin, ...viaBallast },
+        { name: 'ballast-axios', origin: ba.origin, ...viaBallast },
+      ];
 
-    const smoke = await smokeCheck(targets);
-    if (smoke.length) {
-      console.warn('WARNING: smoke check failed (continuing, see Problems in the report):');
-      for (const p of smoke) console.warn(`  ${p}`);
+      smoke.push(...(await smokeCheck(targets)));
+      if (smoke.length) {
+        console.warn('WARNING: smoke check failed (continuing, see Problems in the report):');
+        for (const p of smoke) console.warn(`  ${p}`);
+      }
+
+      console.log('scenario 1: added latency at c=1');
+      const c1 = await scenarioLatencyC1(targets, fake.setKnobs);
+      console.log('scenario 2: throughput at c=64');
+      const thr = await scenarioThroughput(targets, fake.setKnobs);
+      console.log('scenario 3: SSE');
+      const sse = await scenarioSse(targets, fake.setKnobs);
+
+      for (const b of [bu, ba]) {
+        if (b.cp.exitCode !== null || b.cp.signalCode !== null) smoke.push(`${b.cp.benchName} exited during the run:\n${b.lines.join('\n')}`);
+      }
+      chat = { c1, thr, sse, targets };
+      // Done with them: nothing of the chat setup stays up while the next scenario runs.
+      await Promise.all(chatServers.map((x) => stopChild(x.cp)));
+    } else {
+      console.log(`  fake ${fake.origin}`);
     }
 
-    console.log('scenario 1: added latency at c=1');
-    const c1 = await scenarioLatencyC1(targets, fake.setKnobs);
-    console.log('scenario 2: throughput at c=64');
-    const thr = await scenarioThroughput(targets, fake.setKnobs);
-    console.log('scenario 3: SSE');
-    const sse = await scenarioSse(targets, fake.setKnobs);
-
-    for (const b of [bu, ba]) {
-      if (b.cp.exitCode !== null || b.cp.signalCode !== null) smoke.push(`${b.cp.benchName} exited during the run:\n${b.lines.join('\n')}`);
+    let emb = null;
+    if (RUN.has('embeddings')) {
+      console.log('scenario: embeddings, 64 texts per call at c=32');
+      emb = await runEmbeddings(fake);
     }
-    const { text, problems } = report(meta, c1, thr, sse, targets);
+
+    const { text, problems } = report(meta, chat, emb);
     const smokeSection = smoke.length ? `\n## Smoke check\n\n${smoke.map((p) => `- ${p}`).join('\n')}\n` : '';
     const full = `${text}${smokeSection}\n_Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s._\n`;
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
@@ -669,7 +534,7 @@ async function main() {
     console.log('\n' + full);
     console.log(`written ${path.relative(ROOT, path.join(RESULTS_DIR, 'latest.md'))}`);
     if (problems.length || smoke.length) {
-      for (const b of [bu, ba]) if (b.lines.some((l) => /error/i.test(l))) console.warn(`--- last output of ${b.cp.benchName} ---\n${b.lines.join('\n')}`);
+      for (const b of chatServers.slice(1)) if (b.lines.some((l) => /error/i.test(l))) console.warn(`--- last output of ${b.cp.benchName} ---\n${b.lines.join('\n')}`);
     }
   } catch (err) {
     console.error('bench failed:', err instanceof Error ? (err.stack ?? err.message) : err);

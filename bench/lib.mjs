@@ -1,0 +1,247 @@
+// Shared helpers for the ballast benchmark (bench/run.mjs and its scenario modules): child-process
+// management (every process started here is killed when the bench exits), the fake upstream, the relay
+// and ballast launchers, statistics and Markdown formatting.
+import { fork, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
+const RELAY_ENTRY = path.join(ROOT, 'bench', 'relay.mjs');
+const BALLAST_ENTRY = path.join(ROOT, 'dist', 'main.js');
+export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+
+export const QUICK = process.env.BENCH_QUICK === '1';
+export const BALLAST_LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'info';
+export const JSON_HEADERS = { 'content-type': 'application/json' };
+
+// ------------------------------------------------------------------------------------------------
+// child processes
+
+export const children = new Set();
+export function track(cp, name) {
+  cp.benchName = name;
+  children.add(cp);
+  cp.once('exit', () => children.delete(cp));
+  return cp;
+}
+process.on('exit', () => {
+  for (const cp of children) {
+    try {
+      cp.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.error(`\nbench: ${sig}, killing children`);
+    process.exit(130); // the 'exit' handler kills them
+  });
+}
+
+export async function stopChild(cp) {
+  if (cp.exitCode !== null || cp.signalCode !== null) return;
+  const exited = new Promise((resolve) => cp.once('exit', resolve));
+  cp.kill('SIGTERM');
+  const timer = setTimeout(() => cp.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Consumes a child's output pipe for its whole life and keeps only the last `max` lines (shown when
+ * something goes wrong). The 'data' listener puts the stream in flowing mode, so the pipe is always
+ * read no matter how much the child logs: at LOG_LEVEL=info ballast writes one line per request, and
+ * an unread pipe would fill up (64 KiB) and block the server's writes, i.e. the server itself.
+ */
+export function drain(stream, lines, max = 60) {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (s) => {
+    const parts = (partial + s).split('\n');
+    partial = parts.pop() ?? '';
+    if (partial.length > 8192) partial = partial.slice(-8192); // one endless line must not grow without bound
+    for (const p of parts) {
+      lines.push(p);
+      if (lines.length > max) lines.shift();
+    }
+  });
+  stream.on('end', () => {
+    if (partial) lines.push(partial);
+    partial = '';
+  });
+  stream.on('error', () => {
+    /* the child went away; nothing left to read */
+  });
+}
+
+export function waitForReady(cp, name, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: no 'ready' message within ${timeoutMs} ms`)), timeoutMs);
+    cp.on('message', function onMsg(m) {
+      if (m && m.type === 'ready') {
+        clearTimeout(timer);
+        cp.off('message', onMsg);
+        resolve(m.port);
+      }
+    });
+    cp.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited early (code ${code}, signal ${sig})`));
+    });
+  });
+}
+
+export async function startFake() {
+  if (!fs.existsSync(FAKE_ENTRY)) throw new Error(`${FAKE_ENTRY} missing: run "npx tsc -p bench/tsconfig.json" first`);
+  const cp = track(
+    fork(FAKE_ENTRY, [], { env: { ...process.env, FAKE_KNOBS: JSON.stringify({ recordRequests: false }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    'fake-upstream',
+  );
+  const port = await waitForReady(cp, 'fake upstream');
+  let nextId = 1;
+  const setKnobs = (knobs) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => reject(new Error('fake upstream: knobs not acknowledged')), 5000);
+      cp.on('message', function onMsg(m) {
+        if (m && m.type === 'knobs-ok' && m.id === id) {
+          clearTimeout(timer);
+          cp.off('message', onMsg);
+          resolve(m.counters);
+        }
+      });
+      cp.send({ type: 'knobs', id, knobs });
+    });
+  /** The fake's counters now, without resetting anything (knobs and counters stay as they are). */
+  const getCounters = () =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => reject(new Error('fake upstream: counters not answered')), 5000);
+      cp.on('message', function onMsg(m) {
+        if (m && m.type === 'counters-ok' && m.id === id) {
+          clearTimeout(timer);
+          cp.off('message', onMsg);
+          resolve(m.counters);
+        }
+      });
+      cp.send({ type: 'counters', id });
+    });
+  return { cp, port, origin: `http://127.0.0.1:${port}`, setKnobs, getCounters };
+}
+
+/** Forks a node:http helper server (relay.mjs, seed-embeddings.mjs) and waits for its { type: 'ready', port }. */
+export async function startForked(entry, name, env) {
+  const cp = track(
+    fork(entry, [], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    name,
+  );
+  const port = await waitForReady(cp, name);
+  return { cp, port, origin: `http://127.0.0.1:${port}` };
+}
+
+export function startRelay(upstreamOrigin) {
+  return startForked(RELAY_ENTRY, 'relay', { UPSTREAM_URL: upstreamOrigin });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `node dist/main.js` with `transport`; `opts.name` names it in messages (default
+ * ballast-<transport>), `opts.env` adds to / overrides its environment.
+ */
+export async function startBallast(transport, upstreamOrigin, opts = {}) {
+  if (!fs.existsSync(BALLAST_ENTRY)) throw new Error(`${BALLAST_ENTRY} missing: run "npm run build" first`);
+  const name = opts.name ?? `ballast-${transport}`;
+  const port = await freePort();
+  // Explicit, minimal environment; cwd is a temp dir so no .env file is picked up.
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    OPENAI_BASE_URL: `${upstreamOrigin}/v1`,
+    OPENAI_API_KEY: 'sk-bench-fake',
+    CHAT_MODEL: 'fake-model',
+    LOG_LEVEL: BALLAST_LOG_LEVEL,
+    UPSTREAM_TRANSPORT: transport,
+    UPSTREAM_MAX_SOCKETS: '256', // = default
+    SSE_HEARTBEAT_MS: '15000', // = default
+    SHUTDOWN_GRACE_MS: '1000',
+    ...opts.env,
+  };
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
+  const cp = track(spawn(process.execPath, [BALLAST_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
+  // Attached synchronously after spawn, before anything is awaited: both pipes are read from the start.
+  const lines = [];
+  drain(cp.stdout, lines);
+  drain(cp.stderr, lines);
+  // 'close' fires once the process has exited and both pipes are fully read.
+  const closed = new Promise((resolve) => cp.once('close', resolve));
+  closed.then(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  const origin = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (cp.exitCode !== null || cp.signalCode !== null) {
+      await Promise.race([closed, sleep(2000)]); // collect its last words
+      throw new Error(`${name}: \`node dist/main.js\` exited during startup (code ${cp.exitCode}, signal ${cp.signalCode}):\n${lines.join('\n')}`);
+    }
+    try {
+      const res = await fetch(`${origin}/health`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stopChild(cp);
+      throw new Error(`${name}: /health not 200 within 30 s:\n${lines.join('\n')}`);
+    }
+    await sleep(50);
+  }
+  return { cp, port, origin, lines };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------------------------------------
+// statistics and formatting
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+export const sortNum = (a) => [...a].sort((x, y) => x - y);
+export const median = (a) => percentile(sortNum(a), 50);
+export const mean = (a) => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
+export const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+export const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+export const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+export const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toString() : 'n/a');
+export const signed3 = (x) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + x.toFixed(3) : 'n/a');
+export const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
+
+export function mdTable(header, rows, align) {
+  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
+  const sep = a.map((x) => (x === 'l' ? ':---' : '---:'));
+  return [header, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+// ------------------------------------------------------------------------------------------------
+// requests
