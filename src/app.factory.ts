@@ -11,6 +11,8 @@ import { createValidationPipe } from './common/http/validation.pipe.js';
 import { AppConfig } from './config/app-config.js';
 import { EnvironmentSource, loadEnvironment } from './config/environment.loader.js';
 import { LogLevel } from './config/environment.schema.js';
+import { registerLoadShedding } from './lifecycle/load-shedding.js';
+import { RequestTracker } from './lifecycle/request-tracker.js';
 import { setupSwagger } from './swagger.js';
 
 export interface CreateAppOptions {
@@ -56,7 +58,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // Our drain answers requests that arrive while shutting down (503 shutting_down, OpenAI shape).
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
     logger: NEST_LEVELS[config.server.logLevel],
@@ -64,7 +67,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     abortOnError: false,
   });
 
-  registerRequestLifecycle(app.getHttpAdapter().getInstance());
+  const fastify = app.getHttpAdapter().getInstance();
+  registerRequestLifecycle(fastify);
+  await registerLoadShedding(fastify, config, app.get(RequestTracker));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(app.get(AppConfig)));
   setupSwagger(app);

@@ -5,6 +5,7 @@ import { EmbeddingsModule } from './embeddings/embeddings.module.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { EnvironmentSchema } from './config/environment.schema.js';
 import { HealthModule } from './health/health.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { LocalModelModule } from './local-model/local-model.module.js';
 import { OpenAiModule } from './openai/openai.module.js';
 
@@ -14,7 +15,7 @@ export class AppModule {
   static forRoot(env: EnvironmentSchema): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), AuthModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule, OpenAiModule],
+      imports: [AppConfigModule.forRoot(env), LifecycleModule, AuthModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule, OpenAiModule],
     };
   }
 }

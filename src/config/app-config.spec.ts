@@ -68,7 +68,12 @@ describe(AppConfig.name, () => {
       timeoutMs: 400,
       maxSockets: 8,
       transport: 'axios',
+      targets: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', apiKey: undefined }],
+      maxRetries: 2,
+      breakerThreshold: 5,
+      breakerCooldownMs: 5000,
     });
+    expect(config.shedding).toEqual({ maxInFlight: 0, maxEventLoopDelayMs: 0 });
     expect(config.chat).toEqual({ defaultModel: 'm', heartbeatMs: 60 });
     expect(config.embeddings).toEqual({
       defaultModel: 'text-embedding-3-small',

@@ -1,4 +1,4 @@
-import { EnvironmentSchema, LogLevel, UpstreamTransportName } from './environment.schema.js';
+import { EnvironmentSchema, LogLevel, UpstreamSpec, UpstreamTransportName } from './environment.schema.js';
 import { fromPackageRoot } from './package-root.js';
 
 /** The validated configuration, grouped by concern. The only way the app reads its settings. */
@@ -23,6 +23,17 @@ export class AppConfig {
     timeoutMs: number;
     maxSockets: number;
     transport: UpstreamTransportName;
+    /** In priority order; the single OPENAI_BASE_URL/OPENAI_API_KEY pair when UPSTREAMS is unset. */
+    targets: UpstreamSpec[];
+    maxRetries: number;
+    breakerThreshold: number;
+    breakerCooldownMs: number;
+  };
+  readonly shedding: {
+    /** 0 = no limit. */
+    maxInFlight: number;
+    /** 0 = off. */
+    maxEventLoopDelayMs: number;
   };
   readonly chat: { defaultModel: string; heartbeatMs: number };
   readonly embeddings: {
@@ -73,7 +84,14 @@ export class AppConfig {
       timeoutMs: env.UPSTREAM_TIMEOUT_MS,
       maxSockets: env.UPSTREAM_MAX_SOCKETS,
       transport: env.UPSTREAM_TRANSPORT,
+      targets: env.upstreamList ?? [
+        { name: 'default', baseUrl: env.OPENAI_BASE_URL.replace(/\/+$/, ''), apiKey: env.OPENAI_API_KEY || undefined },
+      ],
+      maxRetries: env.UPSTREAM_MAX_RETRIES,
+      breakerThreshold: env.BREAKER_THRESHOLD,
+      breakerCooldownMs: env.BREAKER_COOLDOWN_MS,
     };
+    this.shedding = { maxInFlight: env.MAX_IN_FLIGHT, maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS };
     this.chat = { defaultModel: env.CHAT_MODEL, heartbeatMs: env.SSE_HEARTBEAT_MS };
     this.embeddings = {
       defaultModel: env.EMBEDDING_MODEL,

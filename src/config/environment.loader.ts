@@ -4,6 +4,7 @@ import { parseEnv } from 'node:util';
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
 import { EnvironmentSchema } from './environment.schema.js';
+import { parseUpstreams } from './upstreams.parser.js';
 
 export type EnvironmentSource = Record<string, string | undefined>;
 
@@ -15,7 +16,7 @@ const TYPE_RULES = ['isInt', 'isIn', 'isUrl', 'isString', 'isBoolean'];
 /** Keys where an empty value means "empty" (switch off), not "unset" (use the default). */
 const EMPTY_IS_A_VALUE = new Set(['LOCAL_MODEL_FALLBACK']);
 
-const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY', 'API_KEYS']);
+const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY', 'API_KEYS', 'UPSTREAMS']);
 
 /**
  * Validates raw environment strings against the schema. Empty strings count as unset, so
@@ -32,6 +33,13 @@ export function validateEnvironment(source: EnvironmentSource): EnvironmentSchem
   if (errors.length > 0) {
     const problems = errors.map((error) => describe(error, raw[error.property]));
     throw new InvalidEnvironmentError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  if (env.UPSTREAMS !== undefined) {
+    try {
+      env.upstreamList = parseUpstreams(env.UPSTREAMS, source);
+    } catch (error) {
+      throw new InvalidEnvironmentError(`Invalid configuration: UPSTREAMS: ${(error as Error).message}`);
+    }
   }
   return env;
 }

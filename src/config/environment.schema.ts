@@ -25,6 +25,9 @@ const trimmed = () => Transform(({ value }: { value: unknown }) => (typeof value
  * `.env.example` mirrors it.
  */
 export class EnvironmentSchema {
+  /** Parsed from UPSTREAMS by the loader (not an environment key itself). */
+  upstreamList?: UpstreamSpec[];
+
   // --- server ---
   @IsInt() @Min(0) @Max(65535)
   PORT: number = 3000;
@@ -68,6 +71,31 @@ export class EnvironmentSchema {
 
   @IsIn(UPSTREAM_TRANSPORTS) @trimmed()
   UPSTREAM_TRANSPORT: UpstreamTransportName = 'undici';
+
+  /** JSON list of `{name, baseUrl, apiKeyEnv, models?, weight?}` in priority order; unset = OPENAI_BASE_URL/OPENAI_API_KEY. */
+  @IsOptional() @IsString() @trimmed()
+  UPSTREAMS?: string;
+
+  /** Retries after the first attempt (connection errors, 408/429/5xx), within UPSTREAM_TIMEOUT_MS. */
+  @IsInt() @Min(0) @Max(10)
+  UPSTREAM_MAX_RETRIES: number = 2;
+
+  /** Consecutive failures that open an upstream's circuit breaker. */
+  @IsInt() @Min(1) @Max(1000)
+  BREAKER_THRESHOLD: number = 5;
+
+  /** How long an open breaker sheds an upstream before one probe request may close it. */
+  @IsInt() @Min(1) @Max(3_600_000)
+  BREAKER_COOLDOWN_MS: number = 5000;
+
+  // --- load shedding ---
+  /** Requests in progress beyond which new ones get 503 at once; 0 = no limit. */
+  @IsInt() @Min(0) @Max(10_000_000)
+  MAX_IN_FLIGHT: number = 0;
+
+  /** Event-loop delay (ms) beyond which new requests get 503 at once; 0 = off. */
+  @IsInt() @Min(0) @Max(60_000)
+  MAX_EVENT_LOOP_DELAY_MS: number = 0;
 
   @IsInt() @Min(0) @Max(600_000)
   SSE_HEARTBEAT_MS: number = 15_000;
@@ -130,6 +158,16 @@ export class EnvironmentSchema {
 
   @IsInt() @Min(1) @Max(1_000_000)
   CLASSIFIER_MAX_TEXT_CHARS: number = 4096;
+}
+
+/** One upstream from UPSTREAMS, its key read from the variable `apiKeyEnv` names. */
+export interface UpstreamSpec {
+  name: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+  /** Models it serves; undefined = any. */
+  models?: string[];
+  weight?: number;
 }
 
 export type EnvironmentKey = keyof EnvironmentSchema;

@@ -1,7 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { MicroBatcher } from '../common/batching/micro-batcher.js';
-import { ClientClosedError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
 import { checkTexts, TextLimits } from '../common/validation/check-texts.js';
 import { AppConfig } from '../config/app-config.js';
@@ -90,11 +89,11 @@ export class EmbeddingsService implements OnModuleDestroy {
   }
 
   private async fetch(spec: EmbeddingSpec, texts: string[], ctx: RequestContext): Promise<Embedded[]> {
-    if (ctx.clientClosed) throw new ClientClosedError();
+    if (ctx.cancelled) throw RequestContext.cancellationError(ctx.cancelled);
     const started = performance.now();
     const ticket = this.batcher.submit(spec, texts);
     // A client that leaves takes its not-yet-sent texts out of the queue.
-    const unsubscribe = ctx.onClientClose(() => ticket.release(new ClientClosedError()));
+    const unsubscribe = ctx.onCancel((reason) => ticket.release(RequestContext.cancellationError(reason)));
     try {
       return await ticket.done;
     } catch (error) {

@@ -15,6 +15,8 @@ const READY_EXAMPLE: ReadinessReport = {
   status: 'ready',
   model: { state: 'ready', name: 'lexicon-sentiment', fallback: true, queued: 0, batchesInFlight: 0, threads: 1, workerRestarts: 0 },
   upstream: { configured: true },
+  upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: true, breaker: 'closed' }],
+  draining: false,
 };
 
 @ApiTags('health')

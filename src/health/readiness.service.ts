@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ClassifierPool } from '../local-model/classifier.pool.js';
 import { ClassifierService } from '../local-model/classifier.service.js';
+import { RequestTracker } from '../lifecycle/request-tracker.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
+import { UpstreamRouter, UpstreamStatus } from '../upstream/upstream.router.js';
 
 export interface ReadinessReport {
   status: 'ready' | 'not_ready';
@@ -19,6 +21,10 @@ export interface ReadinessReport {
     workerRestarts: number;
   };
   upstream: { configured: boolean };
+  /** Each upstream and its circuit breaker. */
+  upstreams: UpstreamStatus[];
+  /** True while shutting down (readiness then fails, so load balancers stop sending). */
+  draining: boolean;
 }
 
 /** Whether this instance can serve: some model loaded. Upstream configuration is reported, not required. */
@@ -28,6 +34,8 @@ export class ReadinessService {
     private readonly classifier: ClassifierService,
     private readonly pool: ClassifierPool,
     private readonly upstream: UpstreamClient,
+    private readonly router: UpstreamRouter,
+    private readonly tracker: RequestTracker,
   ) {}
 
   check(): ReadinessReport {
@@ -49,7 +57,14 @@ export class ReadinessService {
       model.reason = state.reason;
       reason = state.reason;
     }
-    const report: ReadinessReport = { status: reason ? 'not_ready' : 'ready', model, upstream: { configured: this.upstream.configured } };
+    if (this.tracker.draining) reason = 'The server is shutting down';
+    const report: ReadinessReport = {
+      status: reason ? 'not_ready' : 'ready',
+      model,
+      upstream: { configured: this.upstream.configured },
+      upstreams: this.router.status(),
+      draining: this.tracker.draining,
+    };
     if (reason) report.reason = reason;
     return report;
   }

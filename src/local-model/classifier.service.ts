@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { MicroBatcher, QueueFullError } from '../common/batching/micro-batcher.js';
-import { ClientClosedError, InternalError, ModelUnavailableError, OverloadedError } from '../common/errors/index.js';
+import { InternalError, ModelUnavailableError, OverloadedError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
 import { checkText, checkTexts, TextLimits } from '../common/validation/check-texts.js';
 import { AppConfig } from '../config/app-config.js';
@@ -91,7 +91,7 @@ export class ClassifierService implements OnApplicationBootstrap {
 
   private async classify(texts: string[], ctx: RequestContext): Promise<ClassifyResult> {
     const model = this.servingModel();
-    if (ctx.clientClosed) throw new ClientClosedError();
+    if (ctx.cancelled) throw RequestContext.cancellationError(ctx.cancelled);
     let ticket;
     try {
       ticket = this.batcher.submit(model, texts);
@@ -104,7 +104,7 @@ export class ClassifierService implements OnApplicationBootstrap {
       }
       throw error;
     }
-    const unsubscribe = ctx.onClientClose(() => ticket.release(new ClientClosedError()));
+    const unsubscribe = ctx.onCancel((reason) => ticket.release(RequestContext.cancellationError(reason)));
     try {
       return { results: await ticket.done, model };
     } finally {

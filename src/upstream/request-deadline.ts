@@ -1,8 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import { AbortCause } from './upstream-error.mapper.js';
 
-/** Who tells us the client went away (a RequestContext). */
-export interface ClientCloseSource {
-  onClientClose(listener: () => void): () => void;
+/** Who tells us the request's work is cancelled (a RequestContext). */
+export interface CancelSource {
+  onCancel(listener: (reason: 'client' | 'shutdown') => void): () => void;
 }
 
 /**
@@ -16,10 +17,14 @@ export class RequestDeadline {
   private idle = false;
 
   private readonly unsubscribe: () => void;
+  private readonly startedAt = performance.now();
 
-  constructor(client: ClientCloseSource, timeoutMs: number) {
+  constructor(
+    client: CancelSource,
+    private readonly timeoutMs: number,
+  ) {
     this.timer = setTimeout(() => this.abort(this.idle ? 'idle' : 'timeout'), timeoutMs);
-    this.unsubscribe = client.onClientClose(() => this.abort('client'));
+    this.unsubscribe = client.onCancel((reason) => this.abort(reason));
   }
 
   get signal(): AbortSignal {
@@ -28,6 +33,11 @@ export class RequestDeadline {
 
   get cause(): AbortCause {
     return this.causeValue;
+  }
+
+  /** Time left before the (first-event) deadline fires. */
+  get remainingMs(): number {
+    return this.causeValue ? 0 : Math.max(0, this.timeoutMs - (performance.now() - this.startedAt));
   }
 
   /** From now on the timeout measures the gap since the last `touch()`. */

@@ -1,4 +1,4 @@
-import { ApiError, ClientClosedError, InvalidRequestError } from '../common/errors/index.js';
+import { ApiError, ClientClosedError, InvalidRequestError, ShuttingDownError } from '../common/errors/index.js';
 import { UpstreamFailureError } from './errors/upstream-failure.error.js';
 import { UpstreamRateLimitedError } from './errors/upstream-rate-limited.error.js';
 import { UpstreamTimeoutError } from './errors/upstream-timeout.error.js';
@@ -63,11 +63,12 @@ export function malformedUpstreamResponse(detail: string): UpstreamFailureError 
   return new UpstreamFailureError(`The upstream sent a malformed response: ${detail}`, 'upstream_malformed_response');
 }
 
-export type AbortCause = 'timeout' | 'idle' | 'client' | null;
+export type AbortCause = 'timeout' | 'idle' | 'client' | 'shutdown' | null;
 
 /** Maps a transport failure (the request never got a usable answer) to our errors. */
 export function mapTransportError(error: unknown, cause: AbortCause, timeoutMs: number): Error {
   if (cause === 'client') return new ClientClosedError();
+  if (cause === 'shutdown') return new ShuttingDownError();
   if (cause === 'timeout') return new UpstreamTimeoutError(timeoutMs);
   if (cause === 'idle') return new UpstreamTimeoutError(timeoutMs, 'stream idle');
   if (error instanceof ApiError) return error;

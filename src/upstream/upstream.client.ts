@@ -1,45 +1,45 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { NotConfiguredError } from '../common/errors/index.js';
+import { InvalidRequestError, NotConfiguredError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
 import { AppConfig } from '../config/app-config.js';
+import { failover } from './failover.js';
 import { RequestDeadline } from './request-deadline.js';
 import { sseData } from './sse-data.stream.js';
 import { AxiosTransport } from './transport/axios.transport.js';
 import { UndiciTransport } from './transport/undici.transport.js';
 import { TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
 import { malformedUpstreamResponse, mapTransportError, mapUpstreamStatus } from './upstream-error.mapper.js';
+import { UpstreamTarget } from './upstream-target.js';
+import { UpstreamRouter } from './upstream.router.js';
 
 /** An open upstream stream: the `data` payloads of its SSE events, `[DONE]` excluded. */
 export type UpstreamEventStream = AsyncIterable<string>;
 
 /**
  * The one place ballast talks HTTP to upstreams: one shared keep-alive client made at start-up and
- * closed at shutdown, one deadline per call, one mapping of failures to our errors.
+ * closed at shutdown, one deadline per request (all attempts and fallbacks together), retries and
+ * failover across UPSTREAMS with a circuit breaker per upstream, one mapping of failures to our
+ * errors.
  */
 @Injectable()
 export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(UpstreamClient.name);
   private transport?: UpstreamTransport;
-  // The base URL split once, so no request parses a URL.
-  private readonly origin: string;
-  private readonly basePath: string;
 
   constructor(
     private readonly config: AppConfig,
     private readonly http: HttpService,
-  ) {
-    const base = new URL(config.upstream.baseUrl);
-    this.origin = base.origin;
-    this.basePath = base.pathname.replace(/\/+$/, '');
-  }
+    private readonly router: UpstreamRouter,
+  ) {}
 
   onModuleInit(): void {
     const { transport, maxSockets, timeoutMs } = this.config.upstream;
     this.transport =
       transport === 'axios' ? new AxiosTransport(this.http, { maxSockets }) : new UndiciTransport({ maxSockets, timeoutMs });
-    this.logger.log(`Upstream ${this.config.upstream.baseUrl} via ${this.transport.name} (max ${maxSockets} sockets)`);
+    const names = this.router.targets.map((t) => `${t.name} (${t.baseUrl})`).join(', ');
+    this.logger.log(`Upstreams ${names} via ${this.transport.name} (max ${maxSockets} sockets each)`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -48,10 +48,10 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   get configured(): boolean {
-    return this.config.upstream.apiKey !== undefined;
+    return this.router.configured;
   }
 
-  /** POST a JSON body, answer the parsed JSON. One deadline covers connect, headers and body. */
+  /** POST a JSON body, answer the parsed JSON. One deadline covers every attempt, connect to last byte. */
   postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
     return this.json<T>('POST', path, body, ctx);
   }
@@ -62,13 +62,14 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async json<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: RequestContext): Promise<T> {
-    const deadline = new RequestDeadline(ctx, this.config.upstream.timeoutMs);
+    const timeoutMs = this.config.upstream.timeoutMs;
+    const deadline = new RequestDeadline(ctx, timeoutMs);
     const started = performance.now();
     try {
-      const response = await this.send(method, path, body, deadline, 'application/json');
-      return parseJson<T>(await response.text());
-    } catch (error) {
-      throw mapTransportError(error, deadline.cause, this.config.upstream.timeoutMs);
+      return await this.failover(body, deadline, async (target) => {
+        const response = await this.send(target, method, path, body, deadline, 'application/json');
+        return parseJson<T>(await response.text());
+      });
     } finally {
       ctx.upstreamMs += performance.now() - started;
       deadline.dispose();
@@ -76,25 +77,25 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * POST a streaming request. Resolves once the upstream has accepted it (2xx headers), so that a
-   * refusal still becomes an ordinary HTTP error for our client; then yields event payloads as they
-   * arrive. The deadline runs until the first event; after that only the idle gap between chunks
-   * counts. Breaking out of the iteration (or the client leaving) aborts the upstream request.
+   * POST a streaming request. Resolves once an upstream has accepted it (2xx headers), so that a
+   * refusal still becomes an ordinary HTTP error for our client, and retries and fallbacks happen
+   * before our client has seen a byte; then yields event payloads as they arrive. The deadline runs
+   * until the first event; after that only the idle gap between chunks counts. Breaking out of the
+   * iteration (or the client leaving) aborts the upstream request.
    */
   async postStream(path: string, body: unknown, ctx: RequestContext): Promise<UpstreamEventStream> {
-    const timeoutMs = this.config.upstream.timeoutMs;
-    const deadline = new RequestDeadline(ctx, timeoutMs);
+    const deadline = new RequestDeadline(ctx, this.config.upstream.timeoutMs);
     const started = performance.now();
     let response: TransportResponse;
     try {
-      response = await this.send('POST', path, body, deadline, 'text/event-stream');
+      response = await this.failover(body, deadline, (target) => this.send(target, 'POST', path, body, deadline, 'text/event-stream'));
     } catch (error) {
       deadline.dispose();
-      throw mapTransportError(error, deadline.cause, timeoutMs);
+      throw error;
     } finally {
       ctx.upstreamMs += performance.now() - started;
     }
-    return this.events(response, deadline, timeoutMs);
+    return this.events(response, deadline, this.config.upstream.timeoutMs);
   }
 
   private async *events(response: TransportResponse, deadline: RequestDeadline, timeoutMs: number): AsyncGenerator<string> {
@@ -116,24 +117,48 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  private failover<T>(body: unknown, deadline: RequestDeadline, attempt: (target: UpstreamTarget) => Promise<T>): Promise<T> {
+    const { timeoutMs, maxRetries, breakerCooldownMs } = this.config.upstream;
+    const model = modelOf(body);
+    const targets = this.router.candidates(model);
+    if (targets.length === 0) {
+      if (!this.router.configured) {
+        throw new NotConfiguredError('OPENAI_API_KEY is not set: configure an upstream key (and OPENAI_BASE_URL) to use this route');
+      }
+      throw new InvalidRequestError(`No configured upstream serves the model ${JSON.stringify(model)}`, { param: 'model', code: 'model_not_found' });
+    }
+    const mapped = async (target: UpstreamTarget): Promise<T> => {
+      try {
+        return await attempt(target);
+      } catch (error) {
+        throw mapTransportError(error, deadline.cause, timeoutMs);
+      }
+    };
+    return failover({
+      targets,
+      maxRetries,
+      cooldownMs: breakerCooldownMs,
+      deadline,
+      attempt: mapped,
+      onWaitAborted: (error) => mapTransportError(error, deadline.cause, timeoutMs),
+    });
+  }
+
   private async send(
+    target: UpstreamTarget,
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
     deadline: RequestDeadline,
     accept: string,
   ): Promise<TransportResponse> {
-    const { apiKey } = this.config.upstream;
     if (!this.transport) throw new Error('UpstreamClient used before start-up or after shutdown');
-    if (apiKey === undefined) {
-      throw new NotConfiguredError('OPENAI_API_KEY is not set: configure an upstream key (and OPENAI_BASE_URL) to use this route');
-    }
-    const headers: Record<string, string> = { accept, authorization: `Bearer ${apiKey}` };
+    const headers: Record<string, string> = { accept, authorization: `Bearer ${target.apiKey}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await this.transport.send({
       method,
-      origin: this.origin,
-      path: this.basePath + path,
+      origin: target.origin,
+      path: target.basePath + path,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: deadline.signal,
@@ -142,6 +167,11 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     const text = await response.text().catch(() => '');
     throw mapUpstreamStatus(response.status, text, response.header('retry-after'));
   }
+}
+
+function modelOf(body: unknown): string | undefined {
+  const model = body && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
+  return typeof model === 'string' ? model : undefined;
 }
 
 function parseJson<T>(text: string): T {

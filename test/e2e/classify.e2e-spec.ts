@@ -87,6 +87,8 @@ describe('POST /classify with the fixture model', () => {
       status: 'ready',
       model: { state: 'ready', name: 'tiny-sentiment', fallback: false, queued: 0, batchesInFlight: 0, threads: 1, workerRestarts: expect.any(Number) },
       upstream: { configured: false },
+      upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: false, breaker: 'closed' }],
+      draining: false,
     });
   });
 

@@ -1,3 +1,4 @@
+import { ApiError, ClientClosedError } from '../errors/index.js';
 import { RequestContext } from './request-context.js';
 
 describe(RequestContext.name, () => {
@@ -5,8 +6,8 @@ describe(RequestContext.name, () => {
     const ctx = new RequestContext();
     const early = ctx.signal;
     let calls = 0;
-    const unsubscribeOther = ctx.onClientClose(() => calls++);
-    ctx.onClientClose(() => calls++);
+    const unsubscribeOther = ctx.onCancel(() => calls++);
+    ctx.onCancel(() => calls++);
     unsubscribeOther();
     ctx.markClientClosed();
     ctx.markClientClosed();
@@ -20,9 +21,25 @@ describe(RequestContext.name, () => {
     const ctx = new RequestContext();
     ctx.markClientClosed();
     let called = false;
-    ctx.onClientClose(() => (called = true));
+    ctx.onCancel(() => (called = true));
     expect(called).toBe(true);
     expect(ctx.signal.aborted).toBe(true);
+  });
+
+  it('a shutdown cancels with its own reason and a 503 error, not a client close', () => {
+    const ctx = new RequestContext();
+    const reasons: string[] = [];
+    ctx.onCancel((reason) => reasons.push(reason));
+    ctx.cancel('shutdown');
+    ctx.markClientClosed();
+    expect(reasons).toEqual(['shutdown']);
+    expect(ctx.cancelled).toBe('shutdown');
+    expect(ctx.clientClosed).toBe(false);
+    expect(ctx.signal.aborted).toBe(true);
+    const error = RequestContext.cancellationError('shutdown') as ApiError;
+    expect(error.status).toBe(503);
+    expect(error.code).toBe('shutting_down');
+    expect(RequestContext.cancellationError('client')).toBeInstanceOf(ClientClosedError);
   });
 
   it('reports own time as total minus upstream wait in Server-Timing', () => {

@@ -1,4 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { ClientClosedError, ShuttingDownError } from '../errors/index.js';
+
+/** Why a request's work is being cancelled: its client left, or the server is shutting down past its grace period. */
+export type CancelReason = 'client' | 'shutdown';
 
 /**
  * What a service needs to know about the HTTP request it serves, without seeing HTTP: a signal that
@@ -10,37 +14,50 @@ export class RequestContext {
   upstreamMs = 0;
   /** Who is calling: the short hash id of their API key (never the key), once authenticated. */
   clientId?: string;
-  private closed = false;
+  private cancelledBy: CancelReason | null = null;
   // Made on first use: most requests never need a signal, and AbortControllers are not free.
   private controller?: AbortController;
-  private readonly closeListeners = new Set<() => void>();
+  private readonly cancelListeners = new Set<(reason: CancelReason) => void>();
 
   get signal(): AbortSignal {
     this.controller ??= new AbortController();
-    if (this.closed) this.controller.abort();
+    if (this.cancelledBy) this.controller.abort();
     return this.controller.signal;
   }
 
   get clientClosed(): boolean {
-    return this.closed;
+    return this.cancelledBy === 'client';
   }
 
-  /** Calls `listener` once when the client goes away; returns the unsubscribe function. */
-  onClientClose(listener: () => void): () => void {
-    if (this.closed) {
-      listener();
+  get cancelled(): CancelReason | null {
+    return this.cancelledBy;
+  }
+
+  /** Calls `listener` once when the request's work is cancelled; returns the unsubscribe function. */
+  onCancel(listener: (reason: CancelReason) => void): () => void {
+    if (this.cancelledBy) {
+      listener(this.cancelledBy);
       return () => undefined;
     }
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
   }
 
   markClientClosed(): void {
-    if (this.closed) return;
-    this.closed = true;
+    this.cancel('client');
+  }
+
+  cancel(reason: CancelReason): void {
+    if (this.cancelledBy) return;
+    this.cancelledBy = reason;
     this.controller?.abort();
-    for (const listener of this.closeListeners) listener();
-    this.closeListeners.clear();
+    for (const listener of this.cancelListeners) listener(reason);
+    this.cancelListeners.clear();
+  }
+
+  /** The error that ends work cancelled for `reason`: nothing is answered to a client that left; a shutdown answers 503. */
+  static cancellationError(reason: CancelReason): Error {
+    return reason === 'shutdown' ? new ShuttingDownError() : new ClientClosedError();
   }
 
   /** Time since the request arrived minus time waiting on upstreams, in ms. */

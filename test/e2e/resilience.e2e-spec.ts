@@ -1,0 +1,404 @@
+import request from 'supertest';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { FakeUpstream, fakeReply } from '../support/fake-upstream.js';
+import { postSse } from '../support/sse-client.js';
+import { startTestApp, TestApp } from '../support/test-app.js';
+
+const KEY = 'sk-upstream-secret-123';
+const hello = { messages: [{ role: 'user', content: 'hello there' }] };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The process is alive and well: liveness answers. */
+async function alive(t: TestApp): Promise<void> {
+  await request(t.url).get('/health').expect(200);
+}
+
+describe('fault matrix: retries, deadline, mapping (one upstream, UPSTREAM_MAX_RETRIES=2)', () => {
+  let fake: FakeUpstream;
+  let t: TestApp;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    t = await startTestApp({
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: KEY,
+      UPSTREAM_MAX_RETRIES: '2',
+      UPSTREAM_TIMEOUT_MS: '3000',
+      BREAKER_THRESHOLD: '1000',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+  beforeEach(() => fake.reset());
+  afterEach(() => alive(t));
+
+  it('429 with Retry-After: waits that long, retries, succeeds', async () => {
+    fake.reset({ faults: [{ kind: 'status', status: 429, retryAfter: '1' }] });
+    const started = Date.now();
+    const res = await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(res.body.content).toBe(fakeReply(hello.messages));
+    expect(fake.counters.chat).toBe(2);
+  });
+
+  it('500 then 200: retried (after a short backoff), succeeds', async () => {
+    fake.reset({ faults: [{ kind: 'status', status: 500 }] });
+    await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(fake.counters.chat).toBe(2);
+  });
+
+  it.each([
+    ['500', { kind: 'status' as const, status: 500 }],
+    ['502', { kind: 'status' as const, status: 502 }],
+    ['503', { kind: 'status' as const, status: 503 }],
+    ['connection reset', { kind: 'reset' as const }],
+    ['malformed JSON', { kind: 'malformed' as const }],
+  ])('%s forever: 502 after N+1 = 3 attempts', async (_name, fault) => {
+    fake.reset({ fault });
+    const res = await request(t.url).post('/chat/complete').send(hello).expect(502);
+    expect(res.body.error.type).toBe('upstream_error');
+    expect(fake.counters.chat).toBe(3);
+  });
+
+  it('a reset then 200: retried, succeeds', async () => {
+    fake.reset({ faults: [{ kind: 'reset' }] });
+    await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(fake.counters.chat).toBe(2);
+  });
+
+  it('a client error (404 unknown model) is not retried', async () => {
+    await request(t.url).post('/chat/complete').send({ ...hello, model: 'unknown-model' }).expect(400);
+    expect(fake.counters.chat).toBe(1);
+  });
+
+  it('a Retry-After longer than the deadline left is not waited for: 429 at once, with it', async () => {
+    fake.reset({ fault: { kind: 'status', status: 429, retryAfter: '5' } });
+    const started = Date.now();
+    const res = await request(t.url).post('/chat/complete').send(hello).expect(429);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(fake.counters.chat).toBe(1);
+  });
+
+  it('one deadline for all attempts: a stall after a failure still ends in 504 at UPSTREAM_TIMEOUT_MS', async () => {
+    fake.reset({ faults: [{ kind: 'status', status: 500 }], fault: { kind: 'stall' } });
+    const started = Date.now();
+    const res = await request(t.url).post('/chat/complete').send(hello).expect(504);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(2900);
+    expect(took).toBeLessThan(3800);
+    expect(res.body.error.type).toBe('timeout_error');
+    expect(fake.counters.chat).toBe(2);
+    await fake.waitFor(() => fake.counters.inFlight === 0);
+  });
+
+  it('a stream refused before it opened is retried; the client sees one clean stream', async () => {
+    fake.reset({ faults: [{ kind: 'status', status: 503 }] });
+    const res = await postSse(`${t.url}/chat/stream`, hello);
+    expect(res.status).toBe(200);
+    expect(res.frames.at(-1)?.data).toBe('[DONE]');
+    expect(fake.counters.chat).toBe(2);
+  });
+
+  it('a stream cut mid-way is not retried (bytes were sent): it ends with an SSE error event', async () => {
+    fake.reset({ fault: { kind: 'cut-stream', afterChunks: 2 } });
+    const res = await postSse(`${t.url}/chat/stream`, hello);
+    expect(res.status).toBe(200);
+    expect(res.frames.some((f) => f.event === 'error')).toBe(true);
+    expect(fake.counters.chat).toBe(1);
+  });
+
+  it('embeddings batches are retried too', async () => {
+    fake.reset({ faults: [{ kind: 'status', status: 502 }] });
+    const res = await request(t.url).post('/embeddings').send({ texts: ['retry me'] }).expect(200);
+    expect(res.body.embeddings).toHaveLength(1);
+    expect(fake.counters.embeddings).toBe(2);
+  });
+});
+
+describe('fallback upstreams (UPSTREAMS)', () => {
+  let primary: FakeUpstream;
+  let fallback: FakeUpstream;
+  const apps: TestApp[] = [];
+  beforeAll(async () => {
+    primary = await FakeUpstream.start();
+    fallback = await FakeUpstream.start();
+  });
+  afterAll(async () => {
+    for (const t of apps) await t.close();
+    await primary.close();
+    await fallback.close();
+  });
+  beforeEach(() => {
+    primary.reset();
+    fallback.reset();
+  });
+
+  const app = async (upstreams: object[], env: Record<string, string> = {}): Promise<TestApp> => {
+    const t = await startTestApp({
+      UPSTREAMS: JSON.stringify(upstreams),
+      PRIMARY_KEY: 'sk-primary',
+      FALLBACK_KEY: 'sk-fallback',
+      UPSTREAM_MAX_RETRIES: '0',
+      BREAKER_THRESHOLD: '1000',
+      ...env,
+    } as Record<string, string>);
+    apps.push(t);
+    return t;
+  };
+
+  it('primary down (connection refused) → the fallback answers, with its own key', async () => {
+    const t = await app([
+      { name: 'primary', baseUrl: `http://127.0.0.1:${await closedPort()}/v1`, apiKeyEnv: 'PRIMARY_KEY' },
+      { name: 'fallback', baseUrl: fallback.baseUrl, apiKeyEnv: 'FALLBACK_KEY' },
+    ]);
+    const res = await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(res.body.content).toBe(fakeReply(hello.messages));
+    expect(fallback.requests[0].headers.authorization).toBe('Bearer sk-fallback');
+  });
+
+  it('primary 500 → the fallback answers; primary healthy → it takes all the traffic', async () => {
+    const t = await app([
+      { name: 'primary', baseUrl: primary.baseUrl, apiKeyEnv: 'PRIMARY_KEY' },
+      { name: 'fallback', baseUrl: fallback.baseUrl, apiKeyEnv: 'FALLBACK_KEY' },
+    ]);
+    primary.reset({ fault: { kind: 'status', status: 500 } });
+    await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(primary.counters.chat).toBe(1);
+    expect(fallback.counters.chat).toBe(1);
+
+    primary.reset();
+    fallback.reset();
+    for (let i = 0; i < 5; i++) await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(primary.counters.chat).toBe(5);
+    expect(fallback.counters.chat).toBe(0);
+  });
+
+  it('routes by model: an upstream that does not list the model is not asked', async () => {
+    const t = await app([
+      { name: 'primary', baseUrl: primary.baseUrl, apiKeyEnv: 'PRIMARY_KEY', models: ['fake-model'] },
+      { name: 'fallback', baseUrl: fallback.baseUrl, apiKeyEnv: 'FALLBACK_KEY' },
+    ]);
+    await request(t.url).post('/chat/complete').send({ ...hello, model: 'other-model' }).expect(200);
+    expect(primary.counters.chat).toBe(0);
+    expect(fallback.counters.chat).toBe(1);
+  });
+
+  it('with weights, traffic is spread among the healthy upstreams', async () => {
+    const t = await app([
+      { name: 'primary', baseUrl: primary.baseUrl, apiKeyEnv: 'PRIMARY_KEY', weight: 1 },
+      { name: 'fallback', baseUrl: fallback.baseUrl, apiKeyEnv: 'FALLBACK_KEY', weight: 1 },
+    ]);
+    for (let i = 0; i < 40; i++) await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(primary.counters.chat).toBeGreaterThan(5);
+    expect(fallback.counters.chat).toBeGreaterThan(5);
+    expect(primary.counters.chat + fallback.counters.chat).toBe(40);
+  });
+
+  it('a bad UPSTREAMS stops the boot naming the entry, never printing a key', async () => {
+    await expect(
+      startTestApp({ UPSTREAMS: JSON.stringify([{ name: 'a', baseUrl: 'http://x/v1', apiKeyEnv: 'MISSING_KEY_VAR' }]) }),
+    ).rejects.toThrow(/UPSTREAMS: \[0\]\.apiKeyEnv names MISSING_KEY_VAR, which is not set/);
+    await expect(startTestApp({ UPSTREAMS: '[{"name":"a"}]' })).rejects.toThrow(/UPSTREAMS: \[0\]\.baseUrl must be an http\(s\) URL/);
+    await expect(startTestApp({ UPSTREAMS: 'nope' })).rejects.toThrow(/UPSTREAMS: not valid JSON/);
+  });
+});
+
+describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=500)', () => {
+  let fake: FakeUpstream;
+  let t: TestApp;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    t = await startTestApp({
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: KEY,
+      UPSTREAM_MAX_RETRIES: '0',
+      BREAKER_THRESHOLD: '3',
+      BREAKER_COOLDOWN_MS: '500',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  it('opens after 3 failures (the upstream then sees nothing), fails fast with 503, and closes after recovery', async () => {
+    fake.reset({ fault: { kind: 'status', status: 500 } });
+    for (let i = 0; i < 3; i++) await request(t.url).post('/chat/complete').send(hello).expect(502);
+    expect(fake.counters.chat).toBe(3);
+
+    const started = Date.now();
+    const open = await request(t.url).post('/chat/complete').send(hello).expect(503);
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(open.body.error).toEqual(expect.objectContaining({ type: 'upstream_error', code: 'upstream_circuit_open' }));
+    expect(open.headers['retry-after']).toBe('1');
+    for (let i = 0; i < 5; i++) await request(t.url).post('/chat/complete').send(hello).expect(503);
+    expect(fake.counters.chat).toBe(3);
+    const ready = await request(t.url).get('/ready');
+    expect(ready.body.upstreams).toEqual([expect.objectContaining({ name: 'default', breaker: 'open' })]);
+
+    fake.reset();
+    await sleep(600);
+    await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(fake.counters.chat).toBe(1);
+    expect((await request(t.url).get('/ready')).body.upstreams[0].breaker).toBe('closed');
+    await request(t.url).post('/chat/complete').send(hello).expect(200);
+    await alive(t);
+  });
+});
+
+describe('load shedding', () => {
+  let fake: FakeUpstream;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+  });
+  afterAll(() => fake.close());
+
+  it('beyond MAX_IN_FLIGHT new requests get 503 overloaded_error with Retry-After at once; /health stays 200', async () => {
+    const t = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, MAX_IN_FLIGHT: '4' });
+    try {
+      fake.reset({ latencyMs: 400 });
+      const slow = Array.from({ length: 4 }, () => request(t.url).post('/chat/complete').send(hello));
+      const settled = Promise.all(slow);
+      await fake.waitFor(() => fake.counters.inFlight === 4);
+      const started = Date.now();
+      const shed = await request(t.url).post('/chat/complete').send(hello).expect(503);
+      expect(Date.now() - started).toBeLessThan(150);
+      expect(shed.headers['retry-after']).toBe('1');
+      expect(shed.body.error).toEqual(expect.objectContaining({ type: 'overloaded_error', code: 'too_many_in_flight' }));
+      await request(t.url).get('/health').expect(200);
+      await request(t.url).get('/ready');
+      for (const res of await settled) expect(res.status).toBe(200);
+      expect(fake.counters.chat).toBe(4);
+      await request(t.url).post('/chat/complete').send(hello).expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('while the event loop lags past MAX_EVENT_LOOP_DELAY_MS new requests get 503; /health stays 200', async () => {
+    const t = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, MAX_EVENT_LOOP_DELAY_MS: '30' });
+    try {
+      fake.reset();
+      // Booting (in this same process) lags the loop too: wait until that has passed.
+      for (let i = 0; (await request(t.url).post('/chat/complete').send(hello)).status !== 200; i++) {
+        if (i > 40) throw new Error('never answered 200 after boot');
+        await sleep(50);
+      }
+      // Block this process's event loop (the app runs in it) in slices, so the sampler sees lag.
+      for (let i = 0; i < 6; i++) {
+        const until = Date.now() + 120;
+        while (Date.now() < until) {
+          /* busy */
+        }
+        await sleep(5);
+      }
+      const shed = await request(t.url).post('/chat/complete').send(hello);
+      expect(shed.status).toBe(503);
+      expect(shed.body.error).toEqual(expect.objectContaining({ type: 'overloaded_error', code: 'event_loop_overloaded' }));
+      await request(t.url).get('/health').expect(200);
+      await sleep(400);
+      await request(t.url).post('/chat/complete').send(hello).expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  let fake: FakeUpstream;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+  });
+  afterAll(() => fake.close());
+
+  it('SIGTERM with 20 requests in flight: all 20 complete, new ones are refused, the process exits', async () => {
+    fake.reset({ latencyMs: 700 });
+    const port = await closedPort();
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_API_KEY: KEY,
+        LOG_LEVEL: 'warn',
+        ALLOW_REMOTE_MODELS: 'false',
+        CLASSIFIER_THREADS: '1',
+        SHUTDOWN_GRACE_MS: '5000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      for (let i = 0; ; i++) {
+        const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+        if (ok) break;
+        if (i > 200) throw new Error(`ballast did not start:\n${output}`);
+        await sleep(50);
+      }
+      const inFlight = Array.from({ length: 20 }, () =>
+        fetch(`${url}/chat/complete`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hello) }).then(
+          async (r) => ({ status: r.status, body: (await r.json()) as { content?: string } }),
+          (error: Error) => ({ status: 0, body: { content: error.message } }),
+        ),
+      );
+      await fake.waitFor(() => fake.counters.inFlight === 20, 5000);
+      child.kill('SIGTERM');
+      await sleep(150);
+      const late = await fetch(`${url}/chat/complete`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hello) }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      // Refused: the listening socket is closed (0) or, on a kept-alive connection, 503 shutting_down.
+      expect([0, 503]).toContain(late);
+
+      const answers = await Promise.all(inFlight);
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      for (const a of answers) expect(a.body.content).toBe(fakeReply(hello.messages));
+      const exit = await exited;
+      expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
+      expect(fake.counters.chat).toBe(20);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('past SHUTDOWN_GRACE_MS, a stream still open gets an SSE error event and a plain request a 503 (nothing dropped silently)', async () => {
+    const t = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, SHUTDOWN_GRACE_MS: '300', UPSTREAM_TIMEOUT_MS: '10000' });
+    fake.reset({ streamIntervalMs: 200, streamTokens: Array.from({ length: 50 }, (_, i) => `t${i} `) });
+    const stream = postSse(`${t.url}/chat/stream`, hello);
+    await fake.waitFor(() => fake.counters.streamsStarted === 1);
+    fake.reset({ latencyMs: 5000, streamIntervalMs: 200 });
+    const plain = request(t.url).post('/chat/complete').send(hello).then((r) => r);
+    await fake.waitFor(() => fake.counters.chat === 1);
+
+    const closing = t.close();
+    const [streamed, answered] = await Promise.all([stream, plain]);
+    await closing;
+
+    expect(streamed.status).toBe(200);
+    const error = streamed.frames.find((f) => f.event === 'error');
+    expect(error).toBeDefined();
+    expect(JSON.parse(error!.data).error.code).toBe('shutting_down');
+    expect(answered.status).toBe(503);
+    expect(answered.body.error).toEqual(expect.objectContaining({ type: 'overloaded_error', code: 'shutting_down' }));
+    await fake.waitFor(() => fake.counters.inFlight === 0);
+  });
+});
