@@ -1,18 +1,18 @@
-import { LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
-import { pino, DestinationStream } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
+import { createRootLogger } from './common/logging/logger.factory.js';
+import { PinoNestLogger } from './common/logging/pino-nest.logger.js';
 import { registerRequestLifecycle } from './common/http/request-lifecycle.js';
 import { createValidationPipe } from './common/http/validation.pipe.js';
 import { AppConfig } from './config/app-config.js';
 import { EnvironmentSource, loadEnvironment } from './config/environment.loader.js';
-import { LogLevel } from './config/environment.schema.js';
 import { registerLoadShedding } from './lifecycle/load-shedding.js';
 import { RequestTracker } from './lifecycle/request-tracker.js';
+import { MetricsService } from './metrics/metrics.service.js';
 import { setupSwagger } from './swagger.js';
 
 export interface CreateAppOptions {
@@ -24,26 +24,6 @@ export interface CreateAppOptions {
   logStream?: { write(line: string): void };
 }
 
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-  silent: [],
-};
-
-/**
- * Asynchronous stdout for log lines: pino's default is a synchronous write per line, which cost
- * 7-10 % of throughput at c=64 (docs/benchmarks.md). Lines still leave at once (no minimum batch),
- * and whatever is pending is flushed when the process exits.
- */
-function stdoutLogStream(): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false });
-  process.once('exit', () => stream.flushSync());
-  return stream;
-}
 
 /** Builds the whole app (not listening): used by main.ts, the e2e tests and the benchmarks alike. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
@@ -51,9 +31,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const env = loadEnvironment({ envFile: options.envFile === false ? undefined : '.env', overrides: options.env });
   const config = new AppConfig(env);
 
+  const logger = createRootLogger({ level: config.server.logLevel, format: config.server.logFormat, stream: options.logStream });
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.bodyLimitBytes,
-    logger: config.server.logLevel === 'silent' ? false : { level: config.server.logLevel, stream: options.logStream ?? stdoutLogStream() },
+    loggerInstance: logger,
     // We log one line per request ourselves (request-lifecycle.ts), with 499 for clients that left.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
@@ -62,14 +43,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
-    logger: NEST_LEVELS[config.server.logLevel],
+    logger: new PinoNestLogger(logger),
     // Throw boot errors to the caller (main.ts prints them and exits) instead of exiting inside Nest.
     abortOnError: false,
   });
 
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestLifecycle(fastify);
-  await registerLoadShedding(fastify, config, app.get(RequestTracker));
+  const metrics = app.get(MetricsService);
+  registerRequestLifecycle(fastify, metrics);
+  await registerLoadShedding(fastify, config, app.get(RequestTracker), metrics);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(app.get(AppConfig)));
   setupSwagger(app);

@@ -7,6 +7,7 @@ import { EnvironmentSchema } from './config/environment.schema.js';
 import { HealthModule } from './health/health.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { LocalModelModule } from './local-model/local-model.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { OpenAiModule } from './openai/openai.module.js';
 
 @Module({})
@@ -15,7 +16,7 @@ export class AppModule {
   static forRoot(env: EnvironmentSchema): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), LifecycleModule, AuthModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule, OpenAiModule],
+      imports: [AppConfigModule.forRoot(env), MetricsModule, LifecycleModule, AuthModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule, OpenAiModule],
     };
   }
 }

@@ -61,7 +61,7 @@ describe(AppConfig.name, () => {
         SSE_HEARTBEAT_MS: 60,
       }),
     );
-    expect(config.server).toEqual({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 4096, logLevel: 'warn', shutdownGraceMs: 5 });
+    expect(config.server).toEqual({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 4096, logLevel: 'warn', logFormat: 'json', shutdownGraceMs: 5 });
     expect(config.upstream).toEqual({
       baseUrl: 'https://api.openai.com/v1',
       apiKey: undefined,

@@ -1,4 +1,4 @@
-import { EnvironmentSchema, LogLevel, UpstreamSpec, UpstreamTransportName } from './environment.schema.js';
+import { EnvironmentSchema, LogFormat, LogLevel, UpstreamSpec, UpstreamTransportName } from './environment.schema.js';
 import { fromPackageRoot } from './package-root.js';
 
 /** The validated configuration, grouped by concern. The only way the app reads its settings. */
@@ -8,6 +8,7 @@ export class AppConfig {
     host: string;
     bodyLimitBytes: number;
     logLevel: LogLevel;
+    logFormat: LogFormat;
     shutdownGraceMs: number;
   };
   readonly access: {
@@ -72,6 +73,7 @@ export class AppConfig {
       host: env.HOST,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       logLevel: env.LOG_LEVEL,
+      logFormat: env.LOG_FORMAT,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     };
     this.access = {

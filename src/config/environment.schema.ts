@@ -4,6 +4,8 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLengt
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export const UPSTREAM_TRANSPORTS = ['undici', 'axios'] as const;
 export type UpstreamTransportName = (typeof UPSTREAM_TRANSPORTS)[number];
 
@@ -40,6 +42,10 @@ export class EnvironmentSchema {
 
   @IsIn(LOG_LEVELS) @trimmed()
   LOG_LEVEL: LogLevel = 'info';
+
+  /** json (one JSON object per line) | pretty (human-readable, for development; needs the dev dependencies). */
+  @IsIn(LOG_FORMATS) @trimmed()
+  LOG_FORMAT: LogFormat = 'json';
 
   @IsInt() @Min(0) @Max(600_000)
   SHUTDOWN_GRACE_MS: number = 10_000;

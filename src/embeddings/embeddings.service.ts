@@ -4,6 +4,7 @@ import { MicroBatcher } from '../common/batching/micro-batcher.js';
 import { RequestContext } from '../common/http/request-context.js';
 import { checkTexts, TextLimits } from '../common/validation/check-texts.js';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { EmbeddingCache } from './embedding.cache.js';
 import { Embedded, EmbeddingSpec, specKey } from './embedding.types.js';
 import { EmbeddingsUpstream } from './embeddings.upstream.js';
@@ -38,6 +39,7 @@ export class EmbeddingsService implements OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly cache: EmbeddingCache,
     private readonly upstream: EmbeddingsUpstream,
+    private readonly metrics: MetricsService,
   ) {
     const { batchSize, concurrency, coalesceMs, maxInputs, maxTextChars } = config.embeddings;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'EMBEDDINGS_MAX_INPUTS', maxTextCharsKey: 'EMBEDDINGS_MAX_TEXT_CHARS' };
@@ -68,6 +70,10 @@ export class EmbeddingsService implements OnModuleDestroy {
         misses.push(text);
         missSlots.push(slot);
       }
+    }
+    if (this.cache.enabled) {
+      this.metrics.embeddingsCache.inc({ result: 'hit' }, slotOf.size - misses.length);
+      this.metrics.embeddingsCache.inc({ result: 'miss' }, misses.length);
     }
     if (misses.length > 0) {
       const fetched = await this.fetch(spec, misses, ctx);
@@ -108,6 +114,8 @@ export class EmbeddingsService implements OnModuleDestroy {
 
   /** One upstream batch; what it brings back is cached even if the caller has gone meanwhile. */
   private async embedBatch(spec: EmbeddingSpec, texts: string[], ctx: RequestContext): Promise<Embedded[]> {
+    this.metrics.embeddingsUpstreamCalls.inc();
+    this.metrics.embeddingsBatchSize.observe(texts.length);
     const embedded = await this.upstream.embed(spec, texts, ctx);
     embedded.forEach((value, i) => this.cache.set(spec, texts[i], value));
     return embedded;

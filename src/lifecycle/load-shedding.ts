@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OverloadedError, ShuttingDownError } from '../common/errors/index.js';
 import { toErrorResponse } from '../common/errors/error-response.js';
 import { AppConfig } from '../config/app-config.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
 import { RequestTracker } from './request-tracker.js';
 
 /** Probes are never shed, counted or refused while draining: they must answer under any load. */
@@ -24,17 +25,24 @@ function refuse(reply: FastifyReply, error: OverloadedError, config: AppConfig):
  * `Connection: close` while draining. Registered after the request lifecycle hook, so refused
  * requests are still logged (status 503).
  */
-export async function registerLoadShedding(fastify: FastifyInstance, config: AppConfig, tracker: RequestTracker): Promise<void> {
+export async function registerLoadShedding(
+  fastify: FastifyInstance,
+  config: AppConfig,
+  tracker: RequestTracker,
+  metrics: MetricsService,
+): Promise<void> {
   const { maxInFlight, maxEventLoopDelayMs } = config.shedding;
 
   fastify.addHook('onRequest', (request, reply, done) => {
     if (isProbe(request)) return done();
     if (tracker.draining) {
+      metrics.shed.inc({ reason: 'draining' });
       void reply.header('connection', 'close');
       refuse(reply, new ShuttingDownError(), config);
       return;
     }
     if (maxInFlight > 0 && tracker.inFlight >= maxInFlight) {
+      metrics.shed.inc({ reason: 'in_flight' });
       refuse(reply, new OverloadedError(`Too many requests in progress (MAX_IN_FLIGHT=${maxInFlight}); retry shortly`, { code: 'too_many_in_flight', retryAfterSeconds: 1 }), config);
       return;
     }
@@ -56,6 +64,7 @@ export async function registerLoadShedding(fastify: FastifyInstance, config: App
       // undefined lets the request through.
       pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
         if (isProbe(request)) return undefined;
+        metrics.shed.inc({ reason: 'event_loop' });
         const error = new OverloadedError(`The server is overloaded (${type} ${Math.round(value ?? 0)}); retry shortly`, {
           code: 'event_loop_overloaded',
           retryAfterSeconds: 1,

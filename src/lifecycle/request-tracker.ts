@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RequestContext } from '../common/http/request-context.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 /**
  * The requests in progress (except health/readiness/metrics probes): counted for MAX_IN_FLIGHT,
@@ -10,6 +11,10 @@ export class RequestTracker {
   private readonly active = new Set<RequestContext>();
   private idleWaiters: Array<() => void> = [];
   private drainingSince: number | null = null;
+
+  constructor(metrics: MetricsService) {
+    metrics.gauge('ballast_http_requests_in_flight', 'Requests in progress (probes excluded)', () => this.active.size);
+  }
 
   get inFlight(): number {
     return this.active.size;

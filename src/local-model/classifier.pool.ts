@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { PACKAGE_ROOT } from '../config/package-root.js';
 import type { Classification, ClassifierTask, ClassifierWorkerData, LoadedModel, ModelCandidate } from './classifier.protocol.js';
 
@@ -26,7 +27,24 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
   private pool?: Piscina<ClassifierTask, LoadedModel | Classification[]>;
   private created = 0;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    metrics.gauge('ballast_classifier_worker_restarts', 'Classifier workers started to replace ones that died (running total)', () => this.restarts);
+    // Piscina's own histograms (ms): time tasks waited in its queue, and ran in a worker.
+    const quantiles = (pick: 'runTime' | 'waitTime') => () => {
+      const h = this.pool?.histogram[pick];
+      if (!h) return [];
+      return [
+        { labels: { quantile: '0.5' }, value: finite(h.p50) },
+        { labels: { quantile: '0.99' }, value: finite(h.p99) },
+        { labels: { quantile: 'mean' }, value: finite(h.mean) },
+      ];
+    };
+    metrics.gauge('ballast_classifier_run_time_ms', 'Classifier batch run time in a worker (Piscina histogram)', quantiles('runTime'), ['quantile']);
+    metrics.gauge('ballast_classifier_wait_time_ms', 'Classifier batch wait in the pool queue (Piscina histogram)', quantiles('waitTime'), ['quantile']);
+  }
 
   onModuleInit(): void {
     const { threads } = this.config.classifier;
@@ -87,4 +105,8 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
     }
     return list;
   }
+}
+
+function finite(value: number): number {
+  return Number.isFinite(value) ? value : 0;
 }

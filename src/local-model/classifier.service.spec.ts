@@ -5,6 +5,7 @@ import { validateEnvironment } from '../config/environment.loader.js';
 import type { ClassifierPool } from './classifier.pool.js';
 import type { Classification, LoadedModel } from './classifier.protocol.js';
 import { ClassifierService } from './classifier.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 /** A pool whose answers the test decides. */
 class FakePool {
@@ -33,7 +34,7 @@ async function errorOf(promise: Promise<unknown>): Promise<ApiError> {
 
 function serviceWith(pool: FakePool): ClassifierService {
   const config = new AppConfig(validateEnvironment({ CLASSIFIER_BATCH_WAIT_MS: '0' }));
-  const service = new ClassifierService(pool as unknown as ClassifierPool, config);
+  const service = new ClassifierService(pool as unknown as ClassifierPool, config, new MetricsService());
   service.onApplicationBootstrap();
   return service;
 }

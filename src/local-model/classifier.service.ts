@@ -4,6 +4,7 @@ import { InternalError, ModelUnavailableError, OverloadedError } from '../common
 import { RequestContext } from '../common/http/request-context.js';
 import { checkText, checkTexts, TextLimits } from '../common/validation/check-texts.js';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ClassifierPool } from './classifier.pool.js';
 import { Classification, NO_MODEL_PREFIX } from './classifier.protocol.js';
 
@@ -33,6 +34,7 @@ export class ClassifierService implements OnApplicationBootstrap {
   constructor(
     private readonly pool: ClassifierPool,
     config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     const { maxBatch, batchWaitMs, maxQueue, maxInputs, maxTextChars } = config.classifier;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'CLASSIFIER_MAX_INPUTS', maxTextCharsKey: 'CLASSIFIER_MAX_TEXT_CHARS' };
@@ -43,6 +45,9 @@ export class ClassifierService implements OnApplicationBootstrap {
       (model) => model,
       (_model, texts) => this.runBatch(texts),
     );
+    metrics.gauge('ballast_classifier_queue_depth', 'Texts waiting for a classifier worker', () => this.batcher.queued);
+    metrics.gauge('ballast_classifier_batches_in_flight', 'Batches being classified', () => this.batcher.batchesInFlight);
+    metrics.gauge('ballast_classifier_dropped_texts', 'Queued texts dropped because their callers left (running total)', () => this.batcher.stats.dropped);
   }
 
   /** Loading the model must not hold up the boot: /ready says `loading` meanwhile. */
@@ -97,6 +102,7 @@ export class ClassifierService implements OnApplicationBootstrap {
       ticket = this.batcher.submit(model, texts);
     } catch (error) {
       if (error instanceof QueueFullError) {
+        this.metrics.shed.inc({ reason: 'classifier_queue' });
         throw new OverloadedError(`The classifier queue is full (${error.limit} texts wait at most); retry shortly`, {
           code: 'queue_full',
           retryAfterSeconds: 1,
@@ -122,6 +128,7 @@ export class ClassifierService implements OnApplicationBootstrap {
   }
 
   private async runBatch(texts: string[]): Promise<Classification[]> {
+    this.metrics.classifierBatchSize.observe(texts.length);
     try {
       return await this.pool.classify(texts);
     } catch (error) {

@@ -3,7 +3,9 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { performance } from 'node:perf_hooks';
 import { InvalidRequestError, NotConfiguredError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
+import { ApiError } from '../common/errors/index.js';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { failover } from './failover.js';
 import { RequestDeadline } from './request-deadline.js';
 import { sseData } from './sse-data.stream.js';
@@ -32,6 +34,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     private readonly config: AppConfig,
     private readonly http: HttpService,
     private readonly router: UpstreamRouter,
+    private readonly metrics: MetricsService,
   ) {}
 
   onModuleInit(): void {
@@ -128,10 +131,17 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
       throw new InvalidRequestError(`No configured upstream serves the model ${JSON.stringify(model)}`, { param: 'model', code: 'model_not_found' });
     }
     const mapped = async (target: UpstreamTarget): Promise<T> => {
+      const started = performance.now();
       try {
-        return await attempt(target);
+        const result = await attempt(target);
+        this.metrics.upstreamDuration.observe({ upstream: target.name, outcome: 'ok' }, (performance.now() - started) / 1000);
+        return result;
       } catch (error) {
-        throw mapTransportError(error, deadline.cause, timeoutMs);
+        const mappedError = mapTransportError(error, deadline.cause, timeoutMs);
+        const outcome = mappedError instanceof ApiError ? (mappedError.code ?? mappedError.type) : 'cancelled';
+        this.metrics.upstreamDuration.observe({ upstream: target.name, outcome }, (performance.now() - started) / 1000);
+        this.metrics.upstreamErrors.inc({ upstream: target.name, outcome });
+        throw mappedError;
       }
     };
     return failover({

@@ -30,6 +30,9 @@ describe.each(['undici', 'axios'] as const)('chat routes (transport %s)', (trans
       OPENAI_API_KEY: KEY,
       UPSTREAM_TRANSPORT: transport,
       UPSTREAM_TIMEOUT_MS: '400',
+      // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
+      UPSTREAM_MAX_RETRIES: '0',
+      BREAKER_THRESHOLD: '1000',
       SSE_HEARTBEAT_MS: '60',
       BODY_LIMIT_BYTES: '4096',
     });

@@ -26,6 +26,9 @@ describe('POST /embeddings', () => {
       OPENAI_BASE_URL: fake.baseUrl,
       OPENAI_API_KEY: KEY,
       UPSTREAM_TIMEOUT_MS: '2000',
+      // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
+      UPSTREAM_MAX_RETRIES: '0',
+      BREAKER_THRESHOLD: '1000',
       EMBEDDINGS_COALESCE_MS: '0',
       ...env,
     });

@@ -20,6 +20,9 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       OPENAI_API_KEY: UPSTREAM_KEY,
       API_KEYS: `${CALLER_KEY}, ${OTHER_CALLER_KEY}`,
       UPSTREAM_TIMEOUT_MS: '2000',
+      // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
+      UPSTREAM_MAX_RETRIES: '0',
+      BREAKER_THRESHOLD: '1000',
       EMBEDDINGS_COALESCE_MS: '0',
       LOCAL_MODEL: 'no-such-model',
       LOCAL_MODEL_FALLBACK: 'test/fixtures/models/tiny-sentiment',

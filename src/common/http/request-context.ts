@@ -60,9 +60,17 @@ export class RequestContext {
     return reason === 'shutdown' ? new ShuttingDownError() : new ClientClosedError();
   }
 
-  /** Time since the request arrived minus time waiting on upstreams, in ms. */
+  /** Set when a stream opens: from then on the time is the stream's, not ballast's own. */
+  private ownMsAtStreamOpen?: number;
+
+  /** Time since the request arrived minus time waiting on upstreams, in ms (for a stream: until it opened). */
   ownMs(now = performance.now()): number {
-    return Math.max(0, now - this.startedAt - this.upstreamMs);
+    return this.ownMsAtStreamOpen ?? Math.max(0, now - this.startedAt - this.upstreamMs);
+  }
+
+  /** Freezes ballast's own time at this moment (a stream's headers are going out). */
+  streamOpened(now = performance.now()): void {
+    this.ownMsAtStreamOpen ??= Math.max(0, now - this.startedAt - this.upstreamMs);
   }
 
   serverTiming(now = performance.now()): string {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { MetricsService } from '../../metrics/metrics.service.js';
 import { RequestContext } from './request-context.js';
 
 /** Status we log for a request whose client left before the answer was written (nginx's convention). */
@@ -7,9 +8,9 @@ export const CLIENT_CLOSED_STATUS = 499;
 /**
  * Per-request plumbing kept out of controllers: a RequestContext whose signal fires when the client
  * disconnects, the request id echoed back, Server-Timing with ballast's own time, and one log line
- * per request (status 499 for a client that left).
+ * per request (status 499 for a client that left), and the request's HTTP metrics.
  */
-export function registerRequestLifecycle(fastify: FastifyInstance): void {
+export function registerRequestLifecycle(fastify: FastifyInstance, metrics: MetricsService): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const ctx = new RequestContext();
     request.ballast = ctx;
@@ -18,11 +19,18 @@ export function registerRequestLifecycle(fastify: FastifyInstance): void {
       const finished = res.writableFinished;
       if (!finished) ctx.markClientClosed();
       const status = finished ? res.statusCode : CLIENT_CLOSED_STATUS;
+      const now = performance.now();
+      const route = request.routeOptions.url ?? 'unmatched';
+      const durationMs = now - ctx.startedAt;
+      const labels = { method: request.method, route, status };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, durationMs / 1000);
+      metrics.ownTime.observe({ route }, ctx.ownMs(now) / 1000);
       const fields = {
         method: request.method,
-        route: request.routeOptions.url ?? 'unknown',
+        route,
         status,
-        durationMs: round(performance.now() - ctx.startedAt),
+        durationMs: round(durationMs),
         upstreamMs: round(ctx.upstreamMs),
       };
       if (status >= 500) request.log.warn(fields, 'request failed');

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 import { ApiError, ClientClosedError, InternalError } from '../errors/index.js';
 import { RequestContext } from '../http/request-context.js';
 import { SseWriter } from './sse.writer.js';
@@ -15,7 +16,10 @@ import { SseWriter } from './sse.writer.js';
 export class SseResponder {
   private readonly logger = new Logger(SseResponder.name);
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /** Events are objects, each sent as one JSON `data:` line. */
   send(reply: FastifyReply, ctx: RequestContext, opening: Promise<AsyncIterable<unknown>>): Promise<void> {
@@ -37,16 +41,20 @@ export class SseResponder {
     const events = await opening;
     reply.hijack();
     const writer = new SseWriter(reply.raw, this.config.chat.heartbeatMs);
+    ctx.streamOpened();
     writer.open({ 'server-timing': ctx.serverTiming() });
+    this.metrics.streamsOpen.inc();
     try {
       for await (const event of events) {
         await write(writer, event);
+        this.metrics.streamEvents.inc();
       }
       writer.done();
     } catch (error) {
       if (!ctx.clientClosed && !(error instanceof ClientClosedError)) writer.error(this.toErrorBody(error));
     } finally {
       writer.end();
+      this.metrics.streamsOpen.dec();
     }
   }
 

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Latency buckets in seconds: sub-millisecond (ballast's own time) up to a minute (long streams). */
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048];
+
+/**
+ * Every Prometheus metric ballast exports, in one registry (prom-client). Label values are bounded:
+ * route patterns (never raw URLs), status codes, upstream names from config, fixed outcome codes.
+ * Services record into these; values only other services know (queue depth, worker restarts) are
+ * read at scrape time through `gauge()` collectors.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'ballast_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status (499: the client left first)',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'ballast_http_request_duration_seconds',
+    help: 'Time from request to the end of the response (streams: their whole life), by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly ownTime = new Histogram({
+    name: 'ballast_overhead_seconds',
+    help: "ballast's own time per request: total minus time waiting on upstreams (what Server-Timing reports)",
+    labelNames: ['route'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly upstreamDuration = new Histogram({
+    name: 'ballast_upstream_request_duration_seconds',
+    help: 'Upstream attempts (to the answer, or to the headers of a stream), by upstream and outcome',
+    labelNames: ['upstream', 'outcome'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new Counter({
+    name: 'ballast_upstream_errors_total',
+    help: 'Failed upstream attempts, by upstream and outcome (upstream_http_error, upstream_timeout, ...)',
+    labelNames: ['upstream', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly streamsOpen = new Gauge({
+    name: 'ballast_sse_streams_open',
+    help: 'Server-Sent Event streams currently open to clients',
+    registers: [this.registry],
+  });
+  readonly streamEvents = new Counter({
+    name: 'ballast_sse_events_total',
+    help: 'Events (tokens or chunks) streamed to clients',
+    registers: [this.registry],
+  });
+  readonly embeddingsCache = new Counter({
+    name: 'ballast_embeddings_cache_total',
+    help: 'Distinct texts looked up in the embeddings cache, by result (hit, miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly embeddingsUpstreamCalls = new Counter({
+    name: 'ballast_embeddings_upstream_calls_total',
+    help: 'Upstream embeddings requests (batches) sent',
+    registers: [this.registry],
+  });
+  readonly embeddingsBatchSize = new Histogram({
+    name: 'ballast_embeddings_batch_size',
+    help: 'Texts per upstream embeddings request',
+    buckets: BATCH_SIZES,
+    registers: [this.registry],
+  });
+  readonly classifierBatchSize = new Histogram({
+    name: 'ballast_classifier_batch_size',
+    help: 'Texts per batch handed to a classifier worker',
+    buckets: BATCH_SIZES,
+    registers: [this.registry],
+  });
+  readonly shed = new Counter({
+    name: 'ballast_shed_requests_total',
+    help: 'Requests refused at once with 503, by reason (in_flight, event_loop, draining, classifier_queue)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    // Event-loop lag, heap, GC, CPU, RSS, handles: prom-client's Node defaults.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A gauge whose value is read from `read` at scrape time. */
+  gauge(name: string, help: string, read: () => number | Array<{ labels: Record<string, string>; value: number }>, labelNames: string[] = []): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (typeof value === 'number') this.set(value);
+        else for (const v of value) this.set(v.labels, v.value);
+      },
+    });
+  }
+
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
