@@ -1,22 +1,30 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/public.decorator.js';
 import { HealthService } from './health.service.js';
 import { ReadinessService } from './readiness.service.js';
-import type { ReadinessReport } from './readiness.service.js';
 
 export class HealthDto {
   @ApiProperty({ example: 'ok' }) status!: 'ok';
   @ApiProperty({ description: 'Seconds since the process started', example: 42.1 }) uptime!: number;
 }
 
-const READY_EXAMPLE: ReadinessReport = {
-  status: 'ready',
-  model: { state: 'ready', name: 'lexicon-sentiment', fallback: true, queued: 0, batchesInFlight: 0, threads: 1, workerRestarts: 0 },
-  upstream: { configured: true },
-  upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: true, breaker: 'closed' }],
-  draining: false,
+const READY_EXAMPLE = {
+  status: 'ok',
+  info: {},
+  error: {},
+  details: {
+    model: { status: 'up', name: 'lexicon-sentiment', fallback: true },
+    classifier_queue: { status: 'up', queued: 0, limit: 1024, batchesInFlight: 0, threads: 1, workerRestarts: 0 },
+    upstream: {
+      status: 'up',
+      configured: true,
+      upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: true, breaker: 'closed', reachable: true }],
+    },
+    lifecycle: { status: 'up', draining: false },
+  },
 };
 
 @ApiTags('health')
@@ -25,6 +33,7 @@ const READY_EXAMPLE: ReadinessReport = {
 export class HealthController {
   constructor(
     private readonly health: HealthService,
+    private readonly checks: HealthCheckService,
     private readonly readiness: ReadinessService,
   ) {}
 
@@ -36,12 +45,23 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: 200 while a model can serve, 503 (with the reason) while none can' })
-  @ApiOkResponse({ description: 'Ready', content: { 'application/json': { example: READY_EXAMPLE } } })
-  @ApiServiceUnavailableResponse({ description: 'Not ready: model loading or unavailable; `reason` says why' })
-  ready(@Res({ passthrough: true }) reply: FastifyReply): ReadinessReport {
-    const report = this.readiness.check();
-    if (report.status !== 'ready') void reply.status(503);
-    return report;
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness (@nestjs/terminus): 200 while this instance can serve, 503 naming the part that cannot' })
+  @ApiOkResponse({ description: 'Ready: every part up', content: { 'application/json': { example: READY_EXAMPLE } } })
+  @ApiServiceUnavailableResponse({ description: 'Not ready: `error` names the failing parts (model, classifier_queue, upstream, lifecycle) and why' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.checks.check([
+        () => this.readiness.model(),
+        () => this.readiness.queue(),
+        () => this.readiness.upstreams(),
+        () => this.readiness.lifecycle(),
+      ]);
+    } catch (error) {
+      // Terminus reports "not ready" as a 503 exception carrying the full result: answer it as is.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      void reply.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
   }
 }

@@ -1,71 +1,73 @@
 import { Injectable } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { AppConfig } from '../config/app-config.js';
+import { RequestTracker } from '../lifecycle/request-tracker.js';
 import { ClassifierPool } from '../local-model/classifier.pool.js';
 import { ClassifierService } from '../local-model/classifier.service.js';
-import { RequestTracker } from '../lifecycle/request-tracker.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
-import { UpstreamRouter, UpstreamStatus } from '../upstream/upstream.router.js';
+import { UpstreamRouter } from '../upstream/upstream.router.js';
 
-export interface ReadinessReport {
-  status: 'ready' | 'not_ready';
-  /** Why not ready; absent when ready. */
-  reason?: string;
-  model: {
-    state: 'loading' | 'ready' | 'unavailable';
-    name?: string;
-    fallback?: boolean;
-    reason?: string;
-    /** Texts waiting for a worker. */
-    queued: number;
-    batchesInFlight: number;
-    threads: number;
-    workerRestarts: number;
-  };
-  upstream: { configured: boolean };
-  /** Each upstream and its circuit breaker. */
-  upstreams: UpstreamStatus[];
-  /** True while shutting down (readiness then fails, so load balancers stop sending). */
-  draining: boolean;
-}
+/** How long an upstream probe result is reused: /ready never sends a probe per call. */
+export const UPSTREAM_PROBE_TTL_MS = 30_000;
+const UPSTREAM_PROBE_TIMEOUT_MS = 2_000;
 
-/** Whether this instance can serve: some model loaded. Upstream configuration is reported, not required. */
+/**
+ * The parts of readiness, as @nestjs/terminus indicators: a model that can serve, a classifier
+ * queue that is not full, the upstreams (configured ones reachable; probed at most every 30 s, the
+ * answer cached), and not shutting down. A down part names itself and why.
+ */
 @Injectable()
 export class ReadinessService {
   constructor(
+    private readonly indicators: HealthIndicatorService,
     private readonly classifier: ClassifierService,
     private readonly pool: ClassifierPool,
     private readonly upstream: UpstreamClient,
     private readonly router: UpstreamRouter,
     private readonly tracker: RequestTracker,
+    private readonly config: AppConfig,
   ) {}
 
-  check(): ReadinessReport {
+  model(): HealthIndicatorResult<'model'> {
+    const check = this.indicators.check('model');
     const state = this.classifier.state;
-    const model: ReadinessReport['model'] = {
-      state: state.state,
+    if (state.state === 'ready') return check.up({ name: state.model, fallback: state.fallback });
+    if (state.state === 'loading') return check.down({ state: 'loading', message: 'The classifier model is still loading' });
+    return check.down({ state: 'unavailable', message: state.reason });
+  }
+
+  queue(): HealthIndicatorResult<'classifier_queue'> {
+    const check = this.indicators.check('classifier_queue');
+    const details = {
       queued: this.classifier.queued,
+      limit: this.config.classifier.maxQueue,
       batchesInFlight: this.classifier.batchesInFlight,
       threads: this.pool.threads,
       workerRestarts: this.pool.restarts,
     };
-    let reason: string | undefined;
-    if (state.state === 'ready') {
-      model.name = state.model;
-      model.fallback = state.fallback;
-    } else if (state.state === 'loading') {
-      reason = 'The classifier model is still loading';
-    } else {
-      model.reason = state.reason;
-      reason = state.reason;
-    }
-    if (this.tracker.draining) reason = 'The server is shutting down';
-    const report: ReadinessReport = {
-      status: reason ? 'not_ready' : 'ready',
-      model,
-      upstream: { configured: this.upstream.configured },
-      upstreams: this.router.status(),
-      draining: this.tracker.draining,
-    };
-    if (reason) report.reason = reason;
-    return report;
+    return details.queued >= details.limit ? check.down({ ...details, message: 'The classifier queue is full' }) : check.up(details);
+  }
+
+  /** Not configured is reported, not failed: local routes still serve, chat answers 503 not_configured. */
+  async upstreams(): Promise<HealthIndicatorResult<'upstream'>> {
+    const check = this.indicators.check('upstream');
+    const breakers = this.router.status();
+    if (!this.upstream.configured) return check.up({ configured: false, upstreams: breakers });
+    const probe = await this.indicators
+      .check('upstream_probe')
+      .attempt(async ({ signal }) => ({ results: await this.upstream.probe(signal) }))
+      .withTimeout(UPSTREAM_PROBE_TIMEOUT_MS)
+      .cacheFor(UPSTREAM_PROBE_TTL_MS);
+    const results = (probe.upstream_probe as { results?: Array<{ name: string; reachable: boolean; error?: string }> }).results ?? [];
+    const upstreams = breakers.map((b) => ({ ...b, ...results.find((r) => r.name === b.name) }));
+    const usable = upstreams.some((u) => u.configured && u.reachable && u.breaker !== 'open');
+    return usable
+      ? check.up({ configured: true, upstreams })
+      : check.down({ configured: true, upstreams, message: 'No configured upstream is reachable (or all breakers are open)' });
+  }
+
+  lifecycle(): HealthIndicatorResult<'lifecycle'> {
+    const check = this.indicators.check('lifecycle');
+    return this.tracker.draining ? check.down({ draining: true, message: 'The server is shutting down' }) : check.up({ draining: false });
   }
 }

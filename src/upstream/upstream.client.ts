@@ -54,6 +54,36 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     return this.router.configured;
   }
 
+  /**
+   * One cheap request per configured upstream (`GET /models`, no retries, breakers untouched), for
+   * readiness: reachable means it answered below 500 with our key accepted.
+   */
+  async probe(signal: AbortSignal): Promise<Array<{ name: string; reachable: boolean; error?: string }>> {
+    const transport = this.transport;
+    if (!transport) throw new Error('UpstreamClient used before start-up or after shutdown');
+    const targets = this.router.targets.filter((t) => t.apiKey !== undefined);
+    return Promise.all(
+      targets.map(async (target) => {
+        try {
+          const response = await transport.send({
+            method: 'GET',
+            origin: target.origin,
+            path: `${target.basePath}/models`,
+            headers: { accept: 'application/json', authorization: `Bearer ${target.apiKey}` },
+            signal,
+          });
+          response.discard();
+          if (response.status === 401 || response.status === 403) return { name: target.name, reachable: false, error: `key rejected (HTTP ${response.status})` };
+          if (response.status >= 500) return { name: target.name, reachable: false, error: `HTTP ${response.status}` };
+          return { name: target.name, reachable: true };
+        } catch (error) {
+          const mapped = mapTransportError(error, signal.aborted ? 'timeout' : null, 0);
+          return { name: target.name, reachable: false, error: mapped instanceof ApiError && mapped.code ? mapped.code : 'unreachable' };
+        }
+      }),
+    );
+  }
+
   /** POST a JSON body, answer the parsed JSON. One deadline covers every attempt, connect to last byte. */
   postJson<T>(path: string, body: unknown, ctx: RequestContext): Promise<T> {
     return this.json<T>('POST', path, body, ctx);

@@ -21,7 +21,7 @@ async function untilReady(t: TestApp, timeoutMs = 20_000): Promise<request.Respo
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await request(t.url).get('/ready');
-    if (res.status === 200 || res.body?.model?.state === 'unavailable' || Date.now() > deadline) return res;
+    if (res.status === 200 || res.body?.details?.model?.state === 'unavailable' || Date.now() > deadline) return res;
     await sleep(50);
   }
 }
@@ -83,12 +83,12 @@ describe('POST /classify with the fixture model', () => {
 
   it('/ready names the model, the queue and the workers', async () => {
     const res = await request(t.url).get('/ready').expect(200);
-    expect(res.body).toEqual({
-      status: 'ready',
-      model: { state: 'ready', name: 'tiny-sentiment', fallback: false, queued: 0, batchesInFlight: 0, threads: 1, workerRestarts: expect.any(Number) },
-      upstream: { configured: false },
-      upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: false, breaker: 'closed' }],
-      draining: false,
+    expect(res.body.status).toBe('ok');
+    expect(res.body.details).toEqual({
+      model: { status: 'up', name: 'tiny-sentiment', fallback: false },
+      classifier_queue: { status: 'up', queued: 0, limit: 1024, batchesInFlight: 0, threads: 1, workerRestarts: expect.any(Number) },
+      upstream: { status: 'up', configured: false, upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: false, breaker: 'closed' }] },
+      lifecycle: { status: 'up', draining: false },
     });
   });
 
@@ -106,7 +106,7 @@ describe('POST /classify with the fixture model', () => {
     const after = await request(t.url).post('/classify').send({ texts: ['great', 'bad'] }).expect(200);
     expect(after.body.results.map((r: { label: string }) => r.label)).toEqual(['POSITIVE', 'NEGATIVE']);
     expect(pool.restarts).toBe(restarts + 1);
-    expect((await request(t.url).get('/ready').expect(200)).body.model.workerRestarts).toBe(restarts + 1);
+    expect((await request(t.url).get('/ready').expect(200)).body.details.classifier_queue.workerRestarts).toBe(restarts + 1);
     await request(t.url).get('/health').expect(200);
   });
 
@@ -138,6 +138,16 @@ describe('classifier backpressure (a long batch window keeps texts queued)', () 
     const fits = request(t.url).post('/classify').send({ text: 'awful' });
     expect((await firstDone).status).toBe(200);
     expect((await fits).body.label).toBe('NEGATIVE');
+  });
+
+  it('/ready flips to 503 naming classifier_queue while the queue is full, and back to 200 when it drains', async () => {
+    const full = request(t.url).post('/classify').send({ texts: ['one', 'two', 'three', 'four'] }).then((r) => r);
+    await sleep(100);
+    const ready = await request(t.url).get('/ready').expect(503);
+    expect(Object.keys(ready.body.error)).toEqual(['classifier_queue']);
+    expect(ready.body.error.classifier_queue).toEqual(expect.objectContaining({ queued: 4, limit: 4, message: 'The classifier queue is full' }));
+    expect((await full).status).toBe(200);
+    await request(t.url).get('/ready').expect(200);
   });
 
   it("a client that disconnects takes its queued texts out (they are never classified)", async () => {
@@ -173,9 +183,10 @@ describe('no model at all', () => {
     await request(t.url).get('/health').expect(200);
     const ready = await untilReady(t);
     expect(ready.status).toBe(503);
-    expect(ready.body.status).toBe('not_ready');
-    expect(ready.body.model.state).toBe('unavailable');
-    expect(ready.body.reason).toMatch(/No model could be loaded: no-such-model: .*not found locally/);
+    expect(ready.body.status).toBe('error');
+    expect(Object.keys(ready.body.error)).toEqual(['model']);
+    expect(ready.body.error.model.state).toBe('unavailable');
+    expect(ready.body.error.model.message).toMatch(/No model could be loaded: no-such-model: .*not found locally/);
 
     const res = await request(t.url).post('/classify').send({ text: 'hello' }).expect(503);
     expect(res.body.error).toEqual(expect.objectContaining({ type: 'model_unavailable_error', code: 'model_unavailable' }));
@@ -193,7 +204,7 @@ describe('fallback model', () => {
   it('serves the fallback when LOCAL_MODEL cannot be loaded, and says so', async () => {
     const ready = await untilReady(t);
     expect(ready.status).toBe(200);
-    expect(ready.body.model).toEqual(expect.objectContaining({ state: 'ready', name: 'tiny-sentiment', fallback: true }));
+    expect(ready.body.details.model).toEqual({ status: 'up', name: 'tiny-sentiment', fallback: true });
     const res = await request(t.url).post('/classify').send({ text: 'excellent' }).expect(200);
     expect(res.body.model).toBe('tiny-sentiment');
   });
@@ -207,7 +218,7 @@ describe('the embedded lexicon fallback (default config, offline)', () => {
   afterAll(() => t.close());
 
   it('answers with models/lexicon-sentiment', async () => {
-    expect((await untilReady(t)).body.model).toEqual(expect.objectContaining({ name: 'lexicon-sentiment', fallback: true }));
+    expect((await untilReady(t)).body.details.model).toEqual(expect.objectContaining({ name: 'lexicon-sentiment', fallback: true }));
     const res = await request(t.url).post('/classify').send({ texts: ['What a fantastic, delightful day', 'A disgusting, horrible mess'] }).expect(200);
     expect(res.body).toEqual({
       model: 'lexicon-sentiment',

@@ -109,6 +109,27 @@ describe('observability: /metrics, logs', () => {
     }
   });
 
+  it('/ready probes the upstream at most once per 30 s (cached), and names it when unreachable', async () => {
+    const models = fake.counters.models;
+    for (let i = 0; i < 3; i++) {
+      const res = await request(t.url).get('/ready').expect(200);
+      expect(res.body.details.upstream).toEqual(
+        expect.objectContaining({ status: 'up', configured: true, upstreams: [expect.objectContaining({ name: 'default', reachable: true, breaker: 'closed' })] }),
+      );
+    }
+    expect(fake.counters.models - models).toBeLessThanOrEqual(1);
+
+    const down = await startTestApp({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: UPSTREAM_KEY });
+    try {
+      const res = await request(down.url).get('/ready').expect(503);
+      expect(Object.keys(res.body.error)).toContain('upstream');
+      expect(res.body.error.upstream.upstreams[0]).toEqual(expect.objectContaining({ reachable: false, error: 'upstream_unreachable' }));
+      expect(JSON.stringify(res.body)).not.toContain(UPSTREAM_KEY);
+    } finally {
+      await down.close();
+    }
+  });
+
   it('counts shed requests by reason', async () => {
     const before = await scrape();
     const over = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: UPSTREAM_KEY, MAX_IN_FLIGHT: '1' });

@@ -244,14 +244,14 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=500)', () =>
     expect(open.headers['retry-after']).toBe('1');
     for (let i = 0; i < 5; i++) await request(t.url).post('/chat/complete').send(hello).expect(503);
     expect(fake.counters.chat).toBe(3);
-    const ready = await request(t.url).get('/ready');
-    expect(ready.body.upstreams).toEqual([expect.objectContaining({ name: 'default', breaker: 'open' })]);
+    const ready = await request(t.url).get('/ready').expect(503);
+    expect(ready.body.error.upstream.upstreams).toEqual([expect.objectContaining({ name: 'default', breaker: 'open' })]);
 
     fake.reset();
     await sleep(600);
     await request(t.url).post('/chat/complete').send(hello).expect(200);
     expect(fake.counters.chat).toBe(1);
-    expect((await request(t.url).get('/ready')).body.upstreams[0].breaker).toBe('closed');
+    expect((await request(t.url).get('/ready')).body.details.upstream.upstreams[0].breaker).toBe('closed');
     await request(t.url).post('/chat/complete').send(hello).expect(200);
     await alive(t);
   });
