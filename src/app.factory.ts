@@ -7,6 +7,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { createRootLogger } from './common/logging/logger.factory.js';
 import { PinoNestLogger } from './common/logging/pino-nest.logger.js';
 import { registerRequestLifecycle } from './common/http/request-lifecycle.js';
+import { AJV_OPTIONS } from './common/http/schema-validation.js';
 import { createValidationPipe } from './common/http/validation.pipe.js';
 import { AppConfig } from './config/app-config.js';
 import { EnvironmentSource, loadEnvironment } from './config/environment.loader.js';
@@ -41,6 +42,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     genReqId: () => randomUUID(),
     // Our drain answers requests that arrive while shutting down (503 shutting_down, OpenAI shape).
     return503OnClosing: false,
+    // Hot routes validate their body with a route schema (@RouteSchema) instead of class-validator.
+    ajv: { customOptions: { ...AJV_OPTIONS } },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
     logger: new PinoNestLogger(logger),

@@ -83,6 +83,8 @@ describe.each(['undici', 'axios'] as const)('chat routes (transport %s)', (trans
       [{ messages: [{ role: 'user', content: 42 }] }, 'messages[0].content', /messages\[0\]\.content must be a string/],
       [{ ...hello, temperature: 7 }, 'temperature', /temperature must not be greater than 2/],
       [{ ...hello, max_tokens: 0 }, 'max_tokens', /max_tokens must not be less than 1/],
+      [{ ...hello, temperature: '0.5' }, 'temperature', /temperature must be a number/],
+      [{ messages: [{ role: 'user', content: 'x', extra: 1 }, 'hi'] }, 'messages[1]', /messages\[1\] must be an object/],
     ])('400 naming the field for %j', async (body, param, message) => {
       const res = await request(t.url).post('/chat/complete').send(body).expect(400);
       const error = (res.body as ErrorJson).error;

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { schemaValidationError, SchemaProblem } from '../http/schema-validation.js';
 import { ApiError, ErrorBody, ErrorType } from './api.error.js';
 
 export interface ErrorResponse {
@@ -28,13 +29,19 @@ function isFastifyError(error: unknown): error is Error & { statusCode: number; 
   return error instanceof Error && typeof (error as { statusCode?: unknown }).statusCode === 'number';
 }
 
+function isSchemaValidationError(error: unknown): error is Error & { validation: SchemaProblem[]; validationContext?: string } {
+  return isFastifyError(error) && error.code === 'FST_ERR_VALIDATION' && Array.isArray((error as { validation?: unknown }).validation);
+}
+
 /**
  * The one translation of anything thrown into a status and an OpenAI-shaped body. Unknown errors
  * become a bare 500: their messages may hold internals, so they are logged, not sent.
  */
 export function toErrorResponse(thrown: unknown, context: { bodyLimitBytes: number }): ErrorResponse {
   // Nest wraps Fastify's own 4xx errors (body parser, body limit) in an HttpException.
-  const error = thrown instanceof HttpException && isFastifyError(thrown.cause) ? thrown.cause : thrown;
+  let error = thrown instanceof HttpException && isFastifyError(thrown.cause) ? thrown.cause : thrown;
+  // A route schema (ajv) rejected the request: name the field as the validation pipe would.
+  if (isSchemaValidationError(error)) error = schemaValidationError(error.validation, error.validationContext);
   if (error instanceof ApiError) {
     return { status: error.status, headers: error.headers, body: error.toBody() };
   }
