@@ -11,6 +11,9 @@ export const CLIENT_CLOSED_STATUS = 499;
  * per request (status 499 for a client that left), and the request's HTTP metrics.
  */
 export function registerRequestLifecycle(fastify: FastifyInstance, metrics: MetricsService): void {
+  // Declared up front so every request object has the property from construction: assigning an
+  // undeclared one in the hook changed the object's shape per request (V8 map transitions/migrations).
+  fastify.decorateRequest('ballast', null as unknown as RequestContext);
   fastify.addHook('onRequest', (request, reply, done) => {
     const ctx = new RequestContext();
     request.ballast = ctx;
