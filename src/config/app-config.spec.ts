@@ -73,7 +73,7 @@ describe(AppConfig.name, () => {
       breakerThreshold: 5,
       breakerCooldownMs: 5000,
     });
-    expect(config.shedding).toEqual({ maxInFlight: 0, maxEventLoopDelayMs: 0 });
+    expect(config.shedding).toEqual({ maxInFlight: 10_000, maxEventLoopDelayMs: 0 });
     expect(config.chat).toEqual({ defaultModel: 'm', heartbeatMs: 60 });
     expect(config.embeddings).toEqual({
       defaultModel: 'text-embedding-3-small',

@@ -97,7 +97,7 @@ export class EnvironmentSchema {
   // --- load shedding ---
   /** Requests in progress beyond which new ones get 503 at once; 0 = no limit. */
   @IsInt() @Min(0) @Max(10_000_000)
-  MAX_IN_FLIGHT: number = 0;
+  MAX_IN_FLIGHT: number = 10_000;
 
   /** Event-loop delay (ms) beyond which new requests get 503 at once; 0 = off. */
   @IsInt() @Min(0) @Max(60_000)
