@@ -1,7 +1,7 @@
 // Shared helpers for the ballast benchmark (bench/run.mjs and its scenario modules): child-process
 // management (every process started here is killed when the bench exits), the fake upstream, the relay
 // and ballast launchers, statistics and Markdown formatting.
-import { fork, spawn } from 'node:child_process';
+import { execSync, fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -245,3 +245,35 @@ export function mdTable(header, rows, align) {
 
 // ------------------------------------------------------------------------------------------------
 // requests
+
+// ------------------------------------------------------------------------------------------------
+// /proc readings (Linux; NaN elsewhere)
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, all threads) a process has used so far, in ms. */
+export function procCpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] = state (field 3)
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resident set size of a process (VmRSS from /proc/<pid>/status), in MiB. */
+export function procRssMiB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}

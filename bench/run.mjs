@@ -3,18 +3,22 @@
 // transports, separate processes). Every server runs in its own child process; the load is generated
 // here. Writes bench/results/latest.md.
 //
-//   npm run bench                 full run (~5 min: chat ~3 min, embeddings ~1.5 min)
+//   npm run bench                 full run (~9 min: chat ~3.5 min, embeddings ~1.5 min, classify ~4 min)
 //   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
 //   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, piped
 //                                 here and always drained, see drain() in lib.mjs)
+//   BENCH_GIT='abc123 (export)'   what the report's "git:" line says (default: git rev-parse here)
 //   BENCH_ONLY=embeddings ...     run only these scenarios (comma list; default all):
 //                                   chat        added latency c=1, throughput c=64, SSE (direct, relay,
-//                                               ballast-undici, ballast-axios)
+//                                               ballast-undici /chat/*, ballast-undici /v1, ballast-axios)
 //                                   embeddings  64 texts per call at c=32, ballast vs the seed's
 //                                               one-request-per-text approach (embeddings-scenario.mjs)
+//                                   classify    local model: throughput vs a raw worker loop, /health
+//                                               under load, overload 503s and RSS (classify-scenario.mjs)
 //
-// Layout: run.mjs (chat scenarios, report, main), embeddings-scenario.mjs, lib.mjs (processes, stats,
-// formatting), relay.mjs and seed-embeddings.mjs (forked helper servers), fake-upstream-server.ts.
+// Layout: run.mjs (chat scenarios, report, main), embeddings-scenario.mjs, classify-scenario.mjs (with
+// classify-raw.mjs, health-probe.mjs, classify-texts.mjs), lib.mjs (processes, stats, formatting),
+// relay.mjs and seed-embeddings.mjs (forked helper servers), fake-upstream-server.ts.
 //
 // ballast is started exactly as in production, `node dist/main.js` with its config in the
 // environment; if it does not come up (bad config, crash, no /health 200 within 30 s) the bench
@@ -29,6 +33,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
+import { runClassify, classifyReport } from './classify-scenario.mjs';
 import { runEmbeddings, embeddingsReport } from './embeddings-scenario.mjs';
 import {
   BALLAST_LOG_LEVEL,
@@ -68,7 +73,7 @@ const CFG = QUICK
 
 const MESSAGES = [{ role: 'user', content: 'hello' }];
 
-const SCENARIOS = ['chat', 'embeddings'];
+const SCENARIOS = ['chat', 'embeddings', 'classify'];
 const ONLY = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((x) => x.trim())
@@ -307,7 +312,7 @@ async function scenarioSse(targets, setKnobs) {
 // ------------------------------------------------------------------------------------------------
 // report
 
-function report(meta, chat, emb) {
+function report(meta, chat, emb, cls) {
   const L = [];
   L.push('# ballast benchmark');
   L.push('');
@@ -333,6 +338,11 @@ function report(meta, chat, emb) {
     L.push(r.text);
     problems.push(...r.problems);
   }
+  if (cls) {
+    const r = classifyReport(cls);
+    L.push(r.text);
+    problems.push(...r.problems);
+  }
   if (problems.length) {
     L.push('## Problems');
     L.push('');
@@ -345,14 +355,16 @@ function report(meta, chat, emb) {
 function chatReport({ c1, thr, sse, targets }) {
   const names = targets.map((t) => t.name);
   const L = [];
-  L.push('Targets: **direct** = fake `POST /v1/chat/completions`; **relay** = relay → fake (same path); **ballast-undici** / **ballast-axios** = ballast `POST /chat/complete` (`/chat/stream` for SSE) → fake, `UPSTREAM_TRANSPORT=undici|axios`.');
+  L.push(
+    'Targets: **direct** = fake `POST /v1/chat/completions`; **relay** = relay → fake (same path); **ballast-undici** / **ballast-axios** = ballast `POST /chat/complete` (`/chat/stream` for SSE) → fake, `UPSTREAM_TRANSPORT=undici|axios`; **ballast-undici /v1** = the same ballast-undici instance, `POST /v1/chat/completions` with the body sent to direct/relay (`model` fake-model and `messages`, plus `stream: true` for SSE) → fake.',
+  );
   L.push('');
 
   L.push('## Key ratios');
   L.push('');
   const relayAdd99 = c1.relay.addedP99;
   const keyRows = [];
-  for (const n of ['ballast-undici', 'ballast-axios']) {
+  for (const n of ['ballast-undici', 'ballast-undici /v1', 'ballast-axios']) {
     const r = c1[n];
     const p99Ratio = r.addedP99 / relayAdd99;
     keyRows.push([
@@ -465,7 +477,9 @@ async function main() {
     cpu: os.cpus()[0]?.model?.trim() ?? 'unknown cpu',
     load: os.loadavg().map((x) => x.toFixed(2)).join(' / '),
     command: `${ONLY.length ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
+    // BENCH_GIT names the code when the bench runs outside a git checkout (e.g. a `git archive` export).
     git: (() => {
+      if (process.env.BENCH_GIT) return process.env.BENCH_GIT;
       try {
         return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() + (execSync('git status --porcelain', { cwd: ROOT, encoding: 'utf8' }).trim() ? ' (dirty)' : '');
       } catch {
@@ -494,6 +508,8 @@ async function main() {
         { name: 'direct', origin: fake.origin, ...direct },
         { name: 'relay', origin: relay.origin, ...direct },
         { name: 'ballast-undici', origin: bu.origin, ...viaBallast },
+        // The OpenAI-compatible surface of the same instance: the same body as direct/relay.
+        { name: 'ballast-undici /v1', origin: bu.origin, ...direct },
         { name: 'ballast-axios', origin: ba.origin, ...viaBallast },
       ];
 
@@ -526,7 +542,13 @@ async function main() {
       emb = await runEmbeddings(fake);
     }
 
-    const { text, problems } = report(meta, chat, emb);
+    let cls = null;
+    if (RUN.has('classify')) {
+      console.log('scenario: classify (local model: throughput vs raw, /health under load, overload)');
+      cls = await runClassify(fake);
+    }
+
+    const { text, problems } = report(meta, chat, emb, cls);
     const smokeSection = smoke.length ? `\n## Smoke check\n\n${smoke.map((p) => `- ${p}`).join('\n')}\n` : '';
     const full = `${text}${smokeSection}\n_Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s._\n`;
     fs.mkdirSync(RESULTS_DIR, { recursive: true });

@@ -1,0 +1,40 @@
+// Texts for the classify scenario (bench/classify-scenario.mjs) and its raw baseline
+// (bench/classify-raw.mjs): both make their texts here, so both pay exactly the same model cost.
+//
+// Every text is unique in the process (ballast's MicroBatcher shares identical texts that are queued
+// or in flight, which would flatter it) and tokenizes to the same length: a tag word that is not in
+// the model's vocabulary ("zq<base36 counter>", one [UNK]) + one of four 13-word sentences, 14 words,
+// 16 tokens with [CLS]/[SEP], no padding inside a batch. Each sentence has an unambiguous lexicon
+// label, so every answer can be checked against the label it must have.
+
+const SENTENCES = [
+  ['the new update is great and the app feels fast and smooth today', 'POSITIVE'],
+  ['i hate waiting this long for support it is slow and annoying really', 'NEGATIVE'],
+  ['our hotel room was clean and the staff were friendly and very helpful', 'POSITIVE'],
+  ['the movie was boring and the ending made no sense at all honestly', 'NEGATIVE'],
+];
+
+export const BENCH_MODEL = 'bench-sentiment';
+
+let seq = 0;
+
+/** `n` texts never made before in this process, with the labels they must get. */
+export function makeTexts(n) {
+  const texts = new Array(n);
+  const labels = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = seq++;
+    const [sentence, label] = SENTENCES[k % SENTENCES.length];
+    texts[i] = `zq${k.toString(36)} ${sentence}`;
+    labels[i] = label;
+  }
+  return { texts, labels };
+}
+
+/** Problem with one classification (`{label, score}`) against the expected label, or null. */
+export function checkOne(result, expected) {
+  if (!result || typeof result !== 'object') return 'no result object';
+  if (result.label !== expected) return `label ${JSON.stringify(result.label)}, expected ${expected}`;
+  if (!(typeof result.score === 'number' && result.score > 0 && result.score <= 1)) return `score ${JSON.stringify(result.score)}`;
+  return null;
+}
