@@ -27,6 +27,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { BENCH_MODEL, checkOne, makeTexts } from './classify-texts.mjs';
+import { listenOverflows } from './load-gen.mjs';
 import {
   BALLAST_LOG_LEVEL,
   JSON_HEADERS,
@@ -407,21 +408,6 @@ function machineCpu() {
   }
 }
 
-/** TcpExt ListenOverflows (connections the kernel dropped because a listen backlog was full; whole machine). */
-function listenOverflows() {
-  try {
-    const lines = fs.readFileSync('/proc/net/netstat', 'utf8').split('\n');
-    for (let i = 0; i + 1 < lines.length; i += 2) {
-      if (!lines[i].startsWith('TcpExt:')) continue;
-      const keys = lines[i].split(/\s+/);
-      const vals = lines[i + 1].split(/\s+/);
-      return Number(vals[keys.indexOf('ListenOverflows')]);
-    }
-  } catch {
-    /* not Linux */
-  }
-  return NaN;
-}
 
 const stats = (sorted) => ({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.length ? sorted[sorted.length - 1] : NaN, n: sorted.length });
 
