@@ -303,3 +303,23 @@ function machineJiffies() {
     return { idle: NaN, total: NaN };
   }
 }
+
+/**
+ * TcpExt ListenOverflows from /proc/net/netstat: connections the kernel dropped because a listen
+ * backlog was full (whole machine, so other work counts too; NaN where not Linux). A connection
+ * dropped this way after the client saw it open ends in ECONNRESET on the client.
+ */
+export function listenOverflows() {
+  try {
+    const lines = fs.readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      if (!lines[i].startsWith('TcpExt:')) continue;
+      const keys = lines[i].split(/\s+/);
+      const vals = lines[i + 1].split(/\s+/);
+      return Number(vals[keys.indexOf('ListenOverflows')]);
+    }
+  } catch {
+    /* not Linux */
+  }
+  return NaN;
+}
