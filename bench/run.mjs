@@ -15,6 +15,9 @@
 //                                               one-request-per-text approach (embeddings-scenario.mjs)
 //                                   classify    local model: throughput vs a raw worker loop, /health
 //                                               under load, overload 503s and RSS (classify-scenario.mjs)
+//                                   pressure    (opt-in) 1000 callers on a 1 s upstream; 2x overload
+//                                               with MAX_IN_FLIGHT (pressure-scenario.mjs)
+//                                   soak        (opt-in) 5 minutes of mixed load, RSS drift (soak-scenario.mjs)
 //
 // Layout: run.mjs (chat scenarios, report, main), embeddings-scenario.mjs, classify-scenario.mjs (with
 // classify-raw.mjs, health-probe.mjs, classify-texts.mjs), lib.mjs (processes, stats, formatting),
@@ -58,6 +61,8 @@ import {
   startRelay,
   stopChild,
 } from './lib.mjs';
+import { runPressure } from './pressure-scenario.mjs';
+import { runSoak } from './soak-scenario.mjs';
 
 const CFG = QUICK
   ? {
@@ -74,11 +79,13 @@ const CFG = QUICK
 const MESSAGES = [{ role: 'user', content: 'hello' }];
 
 const SCENARIOS = ['chat', 'embeddings', 'classify'];
+// Long runs (~5 min each), only when asked for: BENCH_ONLY=pressure / soak.
+const OPT_IN = ['pressure', 'soak'];
 const ONLY = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((x) => x.trim())
   .filter(Boolean);
-const unknownScenarios = ONLY.filter((x) => !SCENARIOS.includes(x));
+const unknownScenarios = ONLY.filter((x) => !SCENARIOS.includes(x) && !OPT_IN.includes(x));
 if (unknownScenarios.length) {
   console.error(`bench: BENCH_ONLY: unknown scenario(s) ${unknownScenarios.join(', ')}; known: ${SCENARIOS.join(', ')}`);
   process.exit(1);
@@ -548,7 +555,19 @@ async function main() {
       cls = await runClassify(fake);
     }
 
-    const { text, problems } = report(meta, chat, emb, cls);
+    const extra = [];
+    if (RUN.has('pressure')) {
+      console.log('scenario: pressure (c=1000 on a 1 s upstream, 2x overload)');
+      extra.push(await runPressure({ quick: QUICK }));
+    }
+    if (RUN.has('soak')) {
+      console.log('scenario: soak');
+      extra.push(await runSoak({ quick: QUICK }));
+    }
+
+    const reported = report(meta, chat, emb, cls);
+    const text = [reported.text, ...extra.map((e) => e.markdown)].join('\n\n');
+    const problems = [...reported.problems, ...extra.flatMap((e) => e.problems)];
     const smokeSection = smoke.length ? `\n## Smoke check\n\n${smoke.map((p) => `- ${p}`).join('\n')}\n` : '';
     const full = `${text}${smokeSection}\n_Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s._\n`;
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
