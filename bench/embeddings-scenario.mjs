@@ -9,8 +9,6 @@
 // Each row: warm-up run, then the fake's counters are reset, then the measured run; the run ends when
 // the last call started before the deadline has finished, so the counters cover exactly the measured
 // calls.
-import { execSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +23,7 @@ import {
   f2,
   mdTable,
   percentile,
+  procCpuMs,
   startBallast,
   startForked,
   stopChild,
@@ -126,23 +125,6 @@ async function closedLoop(pool, { concurrency, durationMs, makeTexts, dims, veri
   return { lat, ok: lat.length, non2xx, errors, bad, verified, statusCodes, firstProblem, elapsedMs };
 }
 
-/** CPU time (user + system, all threads) a process has used so far, in ms; NaN where /proc is not there. */
-function cpuMs(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] = state (field 3)
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-const CLK_TCK = (() => {
-  try {
-    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /** One call with a duplicate in it; checks the vectors and their order exactly. */
 async function smoke(origin, name, fakeEmbedding, dims) {
@@ -218,9 +200,9 @@ export async function runEmbeddings(fake) {
           await fake.setKnobs({ latencyMs, embeddingDims: dims });
           await closedLoop(pool, { ...opts, durationMs: warmupSec * 1000 });
           await fake.setKnobs({ latencyMs, embeddingDims: dims }); // counters from 0
-          const cpu0 = [cpuMs(row.pid), cpuMs(fake.cp.pid)];
+          const cpu0 = [procCpuMs(row.pid), procCpuMs(fake.cp.pid)];
           const r = await closedLoop(pool, { ...opts, durationMs: durationSec * 1000 });
-          const cpu1 = [cpuMs(row.pid), cpuMs(fake.cp.pid)];
+          const cpu1 = [procCpuMs(row.pid), procCpuMs(fake.cp.pid)];
           const c = await fake.getCounters();
           const calls = r.ok + r.non2xx + r.errors + r.bad;
           const res = {

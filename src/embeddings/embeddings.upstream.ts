@@ -14,10 +14,6 @@ interface EmbeddingsBody {
 export class EmbeddingsUpstream {
   constructor(private readonly upstream: UpstreamClient) {}
 
-  get configured(): boolean {
-    return this.upstream.configured;
-  }
-
   async embed(spec: EmbeddingSpec, texts: string[], ctx: RequestContext): Promise<Embedded[]> {
     const request: Record<string, unknown> = { model: spec.model, input: texts };
     if (spec.dimensions !== undefined) request.dimensions = spec.dimensions;

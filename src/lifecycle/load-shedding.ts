@@ -1,6 +1,7 @@
 import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OverloadedError, ShuttingDownError } from '../common/errors/index.js';
+import { sendError } from '../common/errors/all-exceptions.filter.js';
 import { toErrorResponse } from '../common/errors/error-response.js';
 import { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
@@ -14,8 +15,7 @@ export function isProbe(request: FastifyRequest): boolean {
 }
 
 function refuse(reply: FastifyReply, error: OverloadedError, config: AppConfig): void {
-  const response = toErrorResponse(error, { bodyLimitBytes: config.server.bodyLimitBytes });
-  void reply.code(response.status).headers(response.headers).type('application/json; charset=utf-8').send(response.body);
+  sendError(reply, toErrorResponse(error, { bodyLimitBytes: config.server.bodyLimitBytes }));
 }
 
 /**
