@@ -12,6 +12,8 @@ import { createValidationPipe } from './common/http/validation.pipe.js';
 import { AppConfig } from './config/app-config.js';
 import { EnvironmentSource, loadEnvironment } from './config/environment.loader.js';
 import { registerLoadShedding } from './lifecycle/load-shedding.js';
+import { registerClassifyAdmission } from './local-model/classify-admission.js';
+import { ClassifierService } from './local-model/classifier.service.js';
 import { RequestTracker } from './lifecycle/request-tracker.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { setupSwagger } from './swagger.js';
@@ -55,6 +57,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const metrics = app.get(MetricsService);
   registerRequestLifecycle(fastify, metrics);
   await registerLoadShedding(fastify, config, app.get(RequestTracker), metrics);
+  registerClassifyAdmission(fastify, app.get(ClassifierService), config);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(app.get(AppConfig)));
   setupSwagger(app);

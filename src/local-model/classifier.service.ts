@@ -29,6 +29,7 @@ export class ClassifierService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ClassifierService.name);
   private readonly batcher: MicroBatcher<string, Classification>;
   private readonly limits: TextLimits;
+  private readonly maxQueue: number;
   private current: ModelState = { state: 'loading' };
 
   constructor(
@@ -37,6 +38,7 @@ export class ClassifierService implements OnApplicationBootstrap {
     private readonly metrics: MetricsService,
   ) {
     const { maxBatch, batchWaitMs, maxQueue, maxInputs, maxTextChars } = config.classifier;
+    this.maxQueue = maxQueue;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'CLASSIFIER_MAX_INPUTS', maxTextCharsKey: 'CLASSIFIER_MAX_TEXT_CHARS' };
     this.batcher = new MicroBatcher<string, Classification>(
       // One batch per worker at a time: the pool's own queue stays empty, so ours is the only one
@@ -101,14 +103,7 @@ export class ClassifierService implements OnApplicationBootstrap {
     try {
       ticket = this.batcher.submit(model, texts);
     } catch (error) {
-      if (error instanceof QueueFullError) {
-        this.metrics.shed.inc({ reason: 'classifier_queue' });
-        throw new OverloadedError(`The classifier queue is full (${error.limit} texts wait at most); retry shortly`, {
-          code: 'queue_full',
-          retryAfterSeconds: 1,
-        });
-      }
-      throw error;
+      throw error instanceof QueueFullError ? this.queueFull() : error;
     }
     const unsubscribe = ctx.onCancel((reason) => ticket.release(RequestContext.cancellationError(reason)));
     try {
@@ -116,6 +111,22 @@ export class ClassifierService implements OnApplicationBootstrap {
     } finally {
       unsubscribe();
     }
+  }
+
+  /**
+   * The refusal a new call gets before its body is even read (classify-admission.ts): the queue has
+   * no room for one more text. Undefined while there is room.
+   */
+  admissionError(): OverloadedError | undefined {
+    return this.batcher.queued >= this.maxQueue ? this.queueFull() : undefined;
+  }
+
+  private queueFull(): OverloadedError {
+    this.metrics.shed.inc({ reason: 'classifier_queue' });
+    return new OverloadedError(`The classifier queue is full (${this.maxQueue} texts wait at most); retry shortly`, {
+      code: 'queue_full',
+      retryAfterSeconds: 1,
+    });
   }
 
   private servingModel(): string {

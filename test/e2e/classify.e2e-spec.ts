@@ -140,6 +140,21 @@ describe('classifier backpressure (a long batch window keeps texts queued)', () 
     expect((await fits).body.label).toBe('NEGATIVE');
   });
 
+  it('while the queue has no room, calls are refused before their body is read (a malformed or oversized body still gets 503)', async () => {
+    const full = request(t.url).post('/classify').send({ texts: ['one', 'two', 'three', 'four'] }).then((r) => r);
+    await sleep(100);
+    const malformed = await request(t.url).post('/classify').set('content-type', 'application/json').send('{"texts": [').expect(503);
+    expect(malformed.headers['retry-after']).toBe('1');
+    expect(malformed.body.error).toEqual(expect.objectContaining({ type: 'overloaded_error', code: 'queue_full' }));
+    const oversized = await request(t.url).post('/classify').send({ text: 'x'.repeat(2 * 1024 * 1024) }).expect(503);
+    expect(oversized.body.error.code).toBe('queue_full');
+    // Other routes are not affected by the classifier's queue.
+    await request(t.url).get('/health').expect(200);
+    expect((await full).status).toBe(200);
+    // Room again: the same malformed body now gets its 400.
+    await request(t.url).post('/classify').set('content-type', 'application/json').send('{"texts": [').expect(400);
+  });
+
   it('/ready flips to 503 naming classifier_queue while the queue is full, and back to 200 when it drains', async () => {
     const full = request(t.url).post('/classify').send({ texts: ['one', 'two', 'three', 'four'] }).then((r) => r);
     await sleep(100);

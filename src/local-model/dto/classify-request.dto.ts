@@ -1,13 +1,14 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsArray, IsOptional } from 'class-validator';
 
+/**
+ * The classify body, for the OpenAPI document. Checked by CLASSIFY_REQUEST_SCHEMA (ajv in Fastify)
+ * and, text by text, by ClassifierService against the configured limits.
+ */
 export class ClassifyRequestDto {
   @ApiPropertyOptional({
     description: 'One text (give `text` or `texts`, not both); non-empty, at most CLASSIFIER_MAX_TEXT_CHARS characters',
     example: 'I love how fast this is',
   })
-  // Checked by ClassifierService against the configured limits.
-  @IsOptional()
   text?: unknown;
 
   @ApiPropertyOptional({
@@ -15,7 +16,5 @@ export class ClassifyRequestDto {
     description: '1..CLASSIFIER_MAX_INPUTS texts; a bad one is named by its index',
     example: ['Great service, thank you', 'This was a terrible experience'],
   })
-  @IsOptional()
-  @IsArray()
   texts?: unknown[];
 }
