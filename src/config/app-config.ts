@@ -60,6 +60,7 @@ export class AppConfig {
   };
   readonly classifier: {
     threads: number;
+    nice: number;
     maxQueue: number;
     maxBatch: number;
     batchWaitMs: number;
@@ -114,6 +115,7 @@ export class AppConfig {
     };
     this.classifier = {
       threads: env.CLASSIFIER_THREADS,
+      nice: env.CLASSIFIER_NICE,
       maxQueue: env.CLASSIFIER_MAX_QUEUE,
       maxBatch: env.CLASSIFIER_MAX_BATCH,
       batchWaitMs: env.CLASSIFIER_BATCH_WAIT_MS,

@@ -150,6 +150,14 @@ export class EnvironmentSchema {
   @IsInt() @Min(1) @Max(256)
   CLASSIFIER_THREADS: number = Math.max(1, availableParallelism() - 1);
 
+  /**
+   * Scheduling niceness of the worker threads (0 = same as the event loop, 19 = lowest): the event
+   * loop then wins the CPU whenever it has work, so requests and refusals stay fast while inference
+   * saturates the cores. Raising priority (negative) needs privileges, so it is not offered.
+   */
+  @IsInt() @Min(0) @Max(19)
+  CLASSIFIER_NICE: number = 10;
+
   @IsInt() @Min(1) @Max(1_000_000)
   CLASSIFIER_MAX_QUEUE: number = 1024;
 

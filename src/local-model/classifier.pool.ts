@@ -48,7 +48,11 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     const { threads } = this.config.classifier;
-    const workerData: ClassifierWorkerData = { candidates: this.candidates(), loadLock: new Int32Array(new SharedArrayBuffer(4)) };
+    const workerData: ClassifierWorkerData = {
+      nice: this.config.classifier.nice,
+      candidates: this.candidates(),
+      loadLock: new Int32Array(new SharedArrayBuffer(4)),
+    };
     this.pool = new Piscina({
       filename: WORKER_FILE,
       minThreads: threads,

@@ -14,6 +14,8 @@ export interface ModelCandidate {
 }
 
 export interface ClassifierWorkerData {
+  /** Niceness the worker gives its own thread before loading (CLASSIFIER_NICE). */
+  nice: number;
   /** Tried in order; the first that loads serves. */
   candidates: ModelCandidate[];
   /**

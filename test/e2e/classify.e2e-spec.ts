@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { resolve } from 'node:path';
 import { ClassifierPool } from '../../src/local-model/classifier.pool.js';
 import { ClassifierService } from '../../src/local-model/classifier.service.js';
@@ -24,6 +26,14 @@ async function untilReady(t: TestApp, timeoutMs = 20_000): Promise<request.Respo
     if (res.status === 200 || res.body?.details?.model?.state === 'unavailable' || Date.now() > deadline) return res;
     await sleep(50);
   }
+}
+
+/** Niceness of every thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
+function threadNiceness(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
 }
 
 describe('POST /classify with the fixture model', () => {
@@ -90,6 +100,11 @@ describe('POST /classify with the fixture model', () => {
       upstream: { status: 'up', configured: false, upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: false, breaker: 'closed' }] },
       lifecycle: { status: 'up', draining: false },
     });
+  });
+
+  (process.platform === 'linux' ? it : it.skip)('the worker threads run at CLASSIFIER_NICE (default 10); the event loop keeps its priority', () => {
+    expect(threadNiceness()).toContain(10);
+    expect(getPriority(0)).toBe(0);
   });
 
   it('a worker that dies fails only its own task; the pool replaces it and the server keeps answering', async () => {

@@ -14,6 +14,9 @@ export function registerRequestLifecycle(fastify: FastifyInstance, metrics: Metr
   // Declared up front so every request object has the property from construction: assigning an
   // undeclared one in the hook changed the object's shape per request (V8 map transitions/migrations).
   fastify.decorateRequest('ballast', null as unknown as RequestContext);
+  // The request line carries only fields set here (no header, body or key), so it skips redaction,
+  // which cost ~17 µs a line (pino's redact copies the object to censor 21 paths).
+  const lines = fastify.log.child({}, { redact: [] });
   fastify.addHook('onRequest', (request, reply, done) => {
     const ctx = new RequestContext();
     request.ballast = ctx;
@@ -30,14 +33,15 @@ export function registerRequestLifecycle(fastify: FastifyInstance, metrics: Metr
       metrics.httpDuration.observe(labels, durationMs / 1000);
       metrics.ownTime.observe({ route }, ctx.ownMs(now) / 1000);
       const fields = {
+        reqId: request.id,
         method: request.method,
         route,
         status,
         durationMs: round(durationMs),
         upstreamMs: round(ctx.upstreamMs),
       };
-      if (status >= 500) request.log.warn(fields, 'request failed');
-      else request.log.info(fields, finished ? 'request completed' : 'client closed request');
+      if (status >= 500) lines.warn(fields, 'request failed');
+      else lines.info(fields, finished ? 'request completed' : 'client closed request');
     });
     done();
   });
