@@ -12,6 +12,10 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
 const RELAY_ENTRY = path.join(ROOT, 'bench', 'relay.mjs');
 const BALLAST_ENTRY = path.join(ROOT, 'dist', 'main.js');
+/** Node flags of `npm start` (package.json), so ballast runs here exactly as in production. */
+export const BALLAST_NODE_ARGS = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+  .scripts.start.split(' ')
+  .filter((arg) => arg.startsWith('--'));
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
 export const QUICK = process.env.BENCH_QUICK === '1';
@@ -183,10 +187,12 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
     UPSTREAM_MAX_SOCKETS: '256', // = default
     SSE_HEARTBEAT_MS: '15000', // = default
     SHUTDOWN_GRACE_MS: '1000',
+    // Node/V8 flags for ballast only (e.g. GC experiments), never for the helpers or this process.
+    ...(process.env.BENCH_BALLAST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BALLAST_NODE_OPTIONS } : {}),
     ...opts.env,
   };
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
-  const cp = track(spawn(process.execPath, [BALLAST_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
+  const cp = track(spawn(process.execPath, [...BALLAST_NODE_ARGS, BALLAST_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
   // Attached synchronously after spawn, before anything is awaited: both pipes are read from the start.
   const lines = [];
   drain(cp.stdout, lines);

@@ -23,7 +23,7 @@
 // classify-raw.mjs, health-probe.mjs, classify-texts.mjs), lib.mjs (processes, stats, formatting),
 // relay.mjs and seed-embeddings.mjs (forked helper servers), fake-upstream-server.ts.
 //
-// ballast is started exactly as in production, `node dist/main.js` with its config in the
+// ballast is started exactly as in production, `npm start`'s `node <flags> dist/main.js` with its config in the
 // environment; if it does not come up (bad config, crash, no /health 200 within 30 s) the bench
 // stops with its output and exit code 1. There is no fallback.
 //
@@ -40,6 +40,7 @@ import { runClassify, classifyReport } from './classify-scenario.mjs';
 import { runEmbeddings, embeddingsReport } from './embeddings-scenario.mjs';
 import {
   BALLAST_LOG_LEVEL,
+  BALLAST_NODE_ARGS,
   JSON_HEADERS,
   QUICK,
   RESULTS_DIR,
@@ -328,9 +329,9 @@ function report(meta, chat, emb, cls) {
   L.push(`- nproc: ${meta.nproc} (${meta.cpu}); load average at start: ${meta.load}`);
   L.push(`- command: \`${meta.command}\``);
   if (chat) {
-    L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
+    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\` (as \`npm start\`), LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
   } else {
-    L.push(`- ballast: \`node dist/main.js\`, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; load generated in the bench process; everything on 127.0.0.1`);
+    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\` (as \`npm start\`), LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; load generated in the bench process; everything on 127.0.0.1`);
   }
   if (meta.git) L.push(`- git: ${meta.git}`);
   L.push('');

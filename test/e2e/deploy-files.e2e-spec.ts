@@ -14,6 +14,8 @@ import { parse as parseYaml } from 'yaml';
 
 const root = resolve(process.cwd());
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
+/** `npm start` as argv: the one production command the Dockerfile and compose must repeat. */
+const START_COMMAND = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start.split(' ');
 
 // ---------- Dockerfile ----------
 
@@ -255,11 +257,12 @@ describe('Dockerfile', () => {
     expect(runtime.instructions.find((i) => i.keyword === 'EXPOSE')?.args).toBe(env.PORT);
   });
 
-  it('CMD is exec form `node dist/main.js`, as `npm start` runs it', () => {
+  it('CMD is exec form `node <flags> dist/main.js`, exactly as `npm start` runs it', () => {
     const cmds = runtime.instructions.filter((i) => i.keyword === 'CMD');
     expect(cmds).toHaveLength(1);
-    expect(JSON.parse(cmds[0].args)).toEqual(['node', 'dist/main.js']);
-    expect(pkg.scripts.start).toBe('node dist/main.js');
+    expect(JSON.parse(cmds[0].args)).toEqual(START_COMMAND);
+    expect(START_COMMAND[0]).toBe('node');
+    expect(START_COMMAND.at(-1)).toBe('dist/main.js');
     expect(runtime.instructions.some((i) => i.keyword === 'ENTRYPOINT')).toBe(false);
   });
 
@@ -365,7 +368,7 @@ describe('docker-compose.yml', () => {
     expect(ollamaSettings).toMatchObject({ OPENAI_BASE_URL: 'http://ollama:11434/v1', OPENAI_API_KEY: 'ollama', CHAT_MODEL: 'llama3.2' });
     // The entrypoint replaces the image's, which drops its CMD: the command is restated, the same.
     expect(entrypoint.slice(0, 2)).toEqual(['/bin/sh', '-c']);
-    expect(ballast.command).toEqual(['node', 'dist/main.js']);
+    expect(ballast.command).toEqual(START_COMMAND);
     // No `$` left for compose to interpolate from the host: the script's variables are all `$$`.
     expect(script.replaceAll('$$', '')).not.toContain('$');
   });
