@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { AbortEmitter } from './transport/abort-emitter.js';
 import { AbortCause } from './upstream-error.mapper.js';
 
 /** Who tells us the request's work is cancelled (a RequestContext). */
@@ -7,11 +8,13 @@ export interface CancelSource {
 }
 
 /**
- * One AbortSignal per upstream call that fires on whichever comes first: the deadline, the idle
- * gap of a stream (the timer is refreshed on every chunk), or the client going away.
+ * One cancellation per upstream call that fires on whichever comes first: the deadline, the idle
+ * gap of a stream (the timer is refreshed on every chunk), or the client going away. The transport
+ * gets `cancellation` (an AbortEmitter, cheap); `signal` is a real AbortSignal made only when asked
+ * for (a retry's wait).
  */
 export class RequestDeadline {
-  private readonly controller = new AbortController();
+  readonly cancellation = new AbortEmitter();
   private readonly timer: NodeJS.Timeout;
   private causeValue: AbortCause = null;
   private idle = false;
@@ -28,7 +31,7 @@ export class RequestDeadline {
   }
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.cancellation.signal;
   }
 
   get cause(): AbortCause {
@@ -60,6 +63,6 @@ export class RequestDeadline {
     if (this.causeValue) return;
     this.causeValue = cause;
     clearTimeout(this.timer);
-    this.controller.abort();
+    this.cancellation.abort();
   }
 }

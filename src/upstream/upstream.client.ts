@@ -201,7 +201,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
       path: target.basePath + path,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: deadline.signal,
+      signal: deadline.cancellation,
     });
     if (response.status >= 200 && response.status < 300) return response;
     const text = await response.text().catch(() => '');

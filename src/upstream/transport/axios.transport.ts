@@ -4,6 +4,7 @@ import { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { text } from 'node:stream/consumers';
 import { TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
+import { asAbortSignal } from './abort-emitter.js';
 
 /** axios (through @nestjs/axios's HttpService) on keep-alive node:http(s) agents with bounded sockets. */
 export class AxiosTransport extends UpstreamTransport {
@@ -27,7 +28,7 @@ export class AxiosTransport extends UpstreamTransport {
       method: request.method,
       headers: request.headers,
       data: request.body,
-      signal: request.signal,
+      signal: asAbortSignal(request.signal),
       responseType: 'stream',
       // Every status is an answer here; UpstreamClient maps them.
       validateStatus: () => true,

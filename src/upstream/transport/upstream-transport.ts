@@ -1,3 +1,4 @@
+import type { CancelSignal } from './abort-emitter.js';
 export interface TransportRequest {
   method: 'GET' | 'POST';
   /** e.g. `https://api.openai.com` */
@@ -7,7 +8,8 @@ export interface TransportRequest {
   headers: Record<string, string>;
   /** Serialised JSON, when there is a body. */
   body?: string;
-  signal: AbortSignal;
+  /** Cancels the request (and an open response body). */
+  signal: CancelSignal;
 }
 
 export interface TransportResponse {
