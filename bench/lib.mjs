@@ -12,10 +12,16 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
 const RELAY_ENTRY = path.join(ROOT, 'bench', 'relay.mjs');
 const BALLAST_ENTRY = path.join(ROOT, 'dist', 'main.js');
-/** Node flags of `npm start` (package.json), so ballast runs here exactly as in production. */
-export const BALLAST_NODE_ARGS = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
-  .scripts.start.split(' ')
-  .filter((arg) => arg.startsWith('--'));
+/**
+ * Node flags of `npm start` (package.json), so ballast runs here exactly as in production;
+ * BENCH_BALLAST_NODE_ARGS (space-separated) replaces them for an experiment, and the report says so.
+ */
+export const BALLAST_NODE_ARGS =
+  process.env.BENCH_BALLAST_NODE_ARGS !== undefined
+    ? process.env.BENCH_BALLAST_NODE_ARGS.split(' ').filter(Boolean)
+    : JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+        .scripts.start.split(' ')
+        .filter((arg) => arg.startsWith('--'));
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
 export const QUICK = process.env.BENCH_QUICK === '1';

@@ -329,9 +329,9 @@ function report(meta, chat, emb, cls) {
   L.push(`- nproc: ${meta.nproc} (${meta.cpu}); load average at start: ${meta.load}`);
   L.push(`- command: \`${meta.command}\``);
   if (chat) {
-    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\` (as \`npm start\`), LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
+    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\`${process.env.BENCH_BALLAST_NODE_ARGS !== undefined ? " (BENCH_BALLAST_NODE_ARGS: not the flags of `npm start`)" : " (as `npm start`)"}, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
   } else {
-    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\` (as \`npm start\`), LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; load generated in the bench process; everything on 127.0.0.1`);
+    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\`${process.env.BENCH_BALLAST_NODE_ARGS !== undefined ? " (BENCH_BALLAST_NODE_ARGS: not the flags of `npm start`)" : " (as `npm start`)"}, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; load generated in the bench process; everything on 127.0.0.1`);
   }
   if (meta.git) L.push(`- git: ${meta.git}`);
   L.push('');
