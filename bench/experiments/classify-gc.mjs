@@ -1,0 +1,39 @@
+// GC under the classify single-text overload: ballast (dist/main.js, the bench model, queue 256,
+// 1 worker) started with --trace-gc plus FLAGS (default --max-semi-space-size=64), open-loop
+// {text} calls at 1075/s (2.5x the ~430 texts/s capacity) for 5 s warm-up + 10 s, then the 503
+// latency percentiles next to the scavenge / mark-compact pause distribution from the trace.
+//   FLAGS="--max-semi-space-size=16" node bench/experiments/classify-gc.mjs   (needs dist-bench/models)
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { Pool } from 'undici';
+import { openLoop, summarize } from '../load-gen.mjs';
+const flags = (process.env.FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
+const out = fs.openSync('/tmp/gc-trace.txt', 'w');
+const cp = spawn(process.execPath, [...flags, '--trace-gc', 'dist/main.js'], {
+  env: { PATH: process.env.PATH, PORT: '3994', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info', LOCAL_MODEL: 'bench-sentiment', LOCAL_MODEL_PATH: `${process.cwd()}/dist-bench/models`, ALLOW_REMOTE_MODELS: 'false', LOCAL_MODEL_FALLBACK: '', CLASSIFIER_THREADS: '1', CLASSIFIER_MAX_QUEUE: '256' },
+  stdio: ['ignore', out, out],
+});
+process.on('exit', () => cp.kill('SIGKILL'));
+await new Promise((r) => setTimeout(r, 4000));
+const pool = new Pool('http://127.0.0.1:3994', { connections: 4096, pipelining: 1 });
+let n = 0;
+const t0 = performance.now();
+const run = await openLoop(pool, {
+  rate: 1075, warmupMs: 5000, durationMs: 10000, rampMs: 2000,
+  makeRequest: () => ({ kind: 'one', path: '/classify', body: JSON.stringify({ text: `call ${n++} was a great and happy day for everyone here` }) }),
+});
+const s = summarize(run, { goodStatuses: [200, 503] });
+const lat = (st) => run.records.filter((r) => r.status === st && r.start >= run.windowStart && r.start < run.windowEnd).map((r) => r.end - r.start).sort((a, b) => a - b);
+const l503 = lat(503);
+const p = (a, q) => a[Math.min(a.length - 1, Math.floor(q * a.length))];
+console.log(`flags ${flags.join(' ')}: 503 n=${l503.length} p50 ${p(l503, 0.5).toFixed(2)} p99 ${p(l503, 0.99).toFixed(2)} max ${l503.at(-1).toFixed(2)}; 200 n=${lat(200).length}; statuses ${JSON.stringify(s.statusCodes)}`);
+await pool.destroy();
+cp.kill();
+await new Promise((r) => setTimeout(r, 500));
+const trace = fs.readFileSync('/tmp/gc-trace.txt', 'utf8').split('\n').filter((l) => /Scavenge|Mark-Compact|Mark-Sweep/.test(l));
+const pauses = trace.map((l) => ({ kind: l.includes('Scavenge') ? 'scavenge' : 'mark-compact', ms: Number(/MB, ([\d.]+) \/ /.exec(l)?.[1] ?? NaN) })).filter((x) => !Number.isNaN(x.ms));
+for (const k of ['scavenge', 'mark-compact']) {
+  const a = pauses.filter((x) => x.kind === k).map((x) => x.ms).sort((x, y) => x - y);
+  if (a.length) console.log(`${k}: n=${a.length} p50 ${p(a, 0.5).toFixed(2)} p90 ${p(a, 0.9).toFixed(2)} max ${a.at(-1).toFixed(2)} ms, total ${a.reduce((x, y) => x + y, 0).toFixed(0)} ms`);
+}
+process.exit(0);
