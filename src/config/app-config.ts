@@ -57,6 +57,8 @@ export class AppConfig {
     cacheDir: string;
     /** Absolute path of the fallback model folder; undefined = no fallback. */
     fallbackPath: string | undefined;
+    /** While no model could be loaded, how often to try again (ms); 0 = never. */
+    retryMs: number;
   };
   readonly classifier: {
     threads: number;
@@ -112,6 +114,7 @@ export class AppConfig {
       allowRemote: env.ALLOW_REMOTE_MODELS,
       cacheDir: fromPackageRoot(env.MODEL_CACHE_DIR),
       fallbackPath: fallback === '' || fallback.toLowerCase() === 'none' ? undefined : fromPackageRoot(fallback),
+      retryMs: env.LOCAL_MODEL_RETRY_MS,
     };
     this.classifier = {
       threads: env.CLASSIFIER_THREADS,

@@ -147,6 +147,10 @@ export class EnvironmentSchema {
   @IsString() @trimmed()
   LOCAL_MODEL_FALLBACK: string = 'models/lexicon-sentiment';
 
+  /** While no model could be loaded, try again this often (ms); 0 = never. */
+  @IsInt() @Min(0) @Max(86_400_000)
+  LOCAL_MODEL_RETRY_MS: number = 30_000;
+
   @IsInt() @Min(1) @Max(256)
   CLASSIFIER_THREADS: number = Math.max(1, availableParallelism() - 1);
 

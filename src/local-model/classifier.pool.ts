@@ -26,6 +26,9 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ClassifierPool.name);
   private pool?: Piscina<ClassifierTask, LoadedModel | Classification[]>;
   private created = 0;
+  /** Workers started on purpose (at start-up and by `restart()`); the rest replaced dead ones. */
+  private started = 0;
+  private closed = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -47,7 +50,31 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
+    this.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+
+  /**
+   * A fresh set of workers, each loading the model again (used while no model could be loaded, to
+   * try again). Tasks running on the old workers fail. No-op once shut down.
+   */
+  async restart(): Promise<void> {
+    if (this.closed) return;
+    const old = this.pool;
+    this.pool = undefined;
+    await old?.destroy();
+    if (!this.closed) this.start();
+  }
+
+  private start(): void {
     const { threads } = this.config.classifier;
+    this.started += threads;
     const workerData: ClassifierWorkerData = {
       nice: this.config.classifier.nice,
       candidates: this.candidates(),
@@ -67,19 +94,13 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
     this.pool.on('error', (error: unknown) => this.logger.error(`classifier worker error: ${String(error)}`));
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.destroy();
-  }
-
   get threads(): number {
     return this.config.classifier.threads;
   }
 
-  /** Workers started beyond the first `threads`: each one replaced a worker that died. */
+  /** Workers started beyond those started on purpose: each one replaced a worker that died. */
   get restarts(): number {
-    return Math.max(0, this.created - this.threads);
+    return Math.max(0, this.created - this.started);
   }
 
   /** Resolves when a worker has loaded a model (which one, and why the ones before it failed). */

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { MicroBatcher, QueueFullError } from '../common/batching/micro-batcher.js';
 import { InternalError, ModelUnavailableError, OverloadedError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
@@ -25,12 +25,15 @@ export interface ClassifyResult {
  * leaves takes its queued texts out. The only user of the worker pool.
  */
 @Injectable()
-export class ClassifierService implements OnApplicationBootstrap {
+export class ClassifierService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ClassifierService.name);
   private readonly batcher: MicroBatcher<string, Classification>;
   private readonly limits: TextLimits;
   private readonly maxQueue: number;
   private current: ModelState = { state: 'loading' };
+  private readonly retryMs: number;
+  private retryTimer?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly pool: ClassifierPool,
@@ -39,6 +42,7 @@ export class ClassifierService implements OnApplicationBootstrap {
   ) {
     const { maxBatch, batchWaitMs, maxQueue, maxInputs, maxTextChars } = config.classifier;
     this.maxQueue = maxQueue;
+    this.retryMs = config.localModel.retryMs;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'CLASSIFIER_MAX_INPUTS', maxTextCharsKey: 'CLASSIFIER_MAX_TEXT_CHARS' };
     this.batcher = new MicroBatcher<string, Classification>(
       // One batch per worker at a time: the pool's own queue stays empty, so ours is the only one
@@ -54,19 +58,45 @@ export class ClassifierService implements OnApplicationBootstrap {
 
   /** Loading the model must not hold up the boot: /ready says `loading` meanwhile. */
   onApplicationBootstrap(): void {
-    this.pool.status().then(
-      (loaded) => {
-        this.current = { state: 'ready', ...loaded };
-        for (const failure of loaded.failures) this.logger.warn(`Model ${failure.model} could not be loaded: ${failure.reason}`);
-        this.logger.log(`Classifier ready: ${loaded.model}${loaded.fallback ? ' (fallback)' : ''} in ${this.pool.threads} worker(s)`);
-      },
-      (error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        const reason = message.startsWith(NO_MODEL_PREFIX) ? message : `The classifier workers failed to start: ${message}`;
-        this.current = { state: 'unavailable', reason };
-        this.logger.error(reason);
-      },
-    );
+    void this.load();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  private async load(): Promise<void> {
+    try {
+      const loaded = await this.pool.status();
+      if (this.stopped) return;
+      this.current = { state: 'ready', ...loaded };
+      for (const failure of loaded.failures) this.logger.warn(`Model ${failure.model} could not be loaded: ${failure.reason}`);
+      this.logger.log(`Classifier ready: ${loaded.model}${loaded.fallback ? ' (fallback)' : ''} in ${this.pool.threads} worker(s)`);
+    } catch (error) {
+      if (this.stopped) return;
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = message.startsWith(NO_MODEL_PREFIX) ? message : `The classifier workers failed to start: ${message}`;
+      this.current = { state: 'unavailable', reason };
+      this.logger.error(this.retryMs > 0 ? `${reason} (trying again in ${this.retryMs} ms)` : reason);
+      this.scheduleRetry();
+    }
+  }
+
+  /** No model could be loaded: after LOCAL_MODEL_RETRY_MS, fresh workers try the list again. */
+  private scheduleRetry(): void {
+    if (this.retryMs <= 0 || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.pool.restart().then(
+        () => (this.stopped ? undefined : this.load()),
+        (error: unknown) => {
+          this.logger.error(`Restarting the classifier workers failed: ${error instanceof Error ? error.message : String(error)}`);
+          this.scheduleRetry();
+        },
+      );
+    }, this.retryMs);
+    // A pending retry must not keep the process alive on its own.
+    this.retryTimer.unref();
   }
 
   get state(): ModelState {

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { readdirSync, readFileSync } from 'node:fs';
-import { getPriority } from 'node:os';
-import { resolve } from 'node:path';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ClassifierPool } from '../../src/local-model/classifier.pool.js';
 import { ClassifierService } from '../../src/local-model/classifier.service.js';
 import { startTestApp, TestApp } from '../support/test-app.js';
@@ -221,6 +221,38 @@ describe('no model at all', () => {
     const res = await request(t.url).post('/classify').send({ text: 'hello' }).expect(503);
     expect(res.body.error).toEqual(expect.objectContaining({ type: 'model_unavailable_error', code: 'model_unavailable' }));
     expect(res.body.error.message).toMatch(/no-such-model/);
+  });
+});
+
+describe('a model that appears after boot (LOCAL_MODEL_RETRY_MS)', () => {
+  let t: TestApp;
+  const dir = mkdtempSync(join(tmpdir(), 'ballast-models-'));
+  beforeAll(async () => {
+    t = await startTestApp(tinyModel({ LOCAL_MODEL_PATH: dir, LOCAL_MODEL_RETRY_MS: '300' }));
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is picked up by the next retry, without a restart: /ready flips to 200 and /classify answers', async () => {
+    const before = await untilReady(t);
+    expect(before.status).toBe(503);
+    expect(before.body.error.model.message).toMatch(/tiny-sentiment: .*not found locally/);
+    // The volume arrives late: the model folder is copied in while the server runs.
+    cpSync(join(FIXTURES, 'tiny-sentiment'), join(dir, 'tiny-sentiment'), { recursive: true });
+    const deadline = Date.now() + 15_000;
+    let ready = await request(t.url).get('/ready');
+    while (ready.status !== 200 && Date.now() < deadline) {
+      await sleep(100);
+      ready = await request(t.url).get('/ready');
+    }
+    expect(ready.status).toBe(200);
+    expect(ready.body.details.model).toEqual({ status: 'up', name: 'tiny-sentiment', fallback: false });
+    const res = await request(t.url).post('/classify').send({ text: 'what a wonderful happy day' }).expect(200);
+    expect(res.body).toEqual(expect.objectContaining({ label: 'POSITIVE', model: 'tiny-sentiment' }));
+    // Workers started by the retry are not counted as crash replacements.
+    expect(ready.body.details.classifier_queue?.workerRestarts ?? 0).toBe(0);
   });
 });
 
