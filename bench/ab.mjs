@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
+import { BALLAST_NODE_ARGS } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
@@ -91,7 +92,8 @@ for (const v of variants) {
     SHUTDOWN_GRACE_MS: '1000',
     ...(v.env ?? {}),
   };
-  const cmd = v.cmd ?? [process.execPath, ...(v.nodeArgs ?? []), path.resolve(ROOT, v.entry ?? 'dist/main.js')];
+  // ballast builds get `npm start`'s Node flags unless the variant names its own.
+  const cmd = v.cmd ?? [process.execPath, ...(v.nodeArgs ?? BALLAST_NODE_ARGS), path.resolve(ROOT, v.entry ?? 'dist/main.js')];
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-'));
   const cp = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1).map((a) => (a.startsWith('bench/') || a.startsWith('dist') ? path.resolve(ROOT, a) : a)), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(cp);
