@@ -147,7 +147,7 @@ export class EnvironmentSchema {
   @IsString() @trimmed()
   LOCAL_MODEL_FALLBACK: string = 'models/lexicon-sentiment';
 
-  /** While no model could be loaded, try again this often (ms); 0 = never. */
+  /** While no model could be loaded, try again after this long (ms), doubling up to 10×; 0 = never. */
   @IsInt() @Min(0) @Max(86_400_000)
   LOCAL_MODEL_RETRY_MS: number = 30_000;
 

@@ -13,8 +13,12 @@ class FakePool {
   restarts = 0;
   statusResult: Promise<LoadedModel> = new Promise(() => undefined);
   classifyImpl: (texts: string[]) => Promise<Classification[]> = async (texts) => texts.map(() => ({ label: 'POSITIVE', score: 0.9 }));
+  restartedAt: number[] = [];
   status() {
     return this.statusResult;
+  }
+  async restart() {
+    this.restartedAt.push(performance.now());
   }
   classify(texts: string[]) {
     return this.classifyImpl(texts);
@@ -32,8 +36,8 @@ async function errorOf(promise: Promise<unknown>): Promise<ApiError> {
   throw new Error('expected a rejection');
 }
 
-function serviceWith(pool: FakePool): ClassifierService {
-  const config = new AppConfig(validateEnvironment({ CLASSIFIER_BATCH_WAIT_MS: '0' }));
+function serviceWith(pool: FakePool, env: Record<string, string> = {}): ClassifierService {
+  const config = new AppConfig(validateEnvironment({ CLASSIFIER_BATCH_WAIT_MS: '0', ...env }));
   const service = new ClassifierService(pool as unknown as ClassifierPool, config, new MetricsService());
   service.onApplicationBootstrap();
   return service;
@@ -47,6 +51,35 @@ describe(ClassifierService.name, () => {
     expect(error.status).toBe(503);
     expect(error.code).toBe('model_loading');
     expect(error.headers['retry-after']).toBe('2');
+  });
+
+  it('retries a pool that loaded no model after LOCAL_MODEL_RETRY_MS, doubling up to 10x, and stops at shutdown', async () => {
+    const pool = new FakePool();
+    pool.statusResult = Promise.reject(new Error('No model could be loaded: m: file was not found locally'));
+    const started = performance.now();
+    const service = serviceWith(pool, { LOCAL_MODEL_RETRY_MS: '20' });
+    await new Promise((r) => setTimeout(r, 900));
+    // Due at 20, 60, 140, 300, 500, 700, 900 ms (gaps 20, 40, 80, 160, then capped at 200).
+    const gaps = pool.restartedAt.map((t, i) => t - (i === 0 ? started : pool.restartedAt[i - 1]));
+    expect(gaps.length).toBeGreaterThanOrEqual(4);
+    expect(gaps.length).toBeLessThanOrEqual(7);
+    [20, 40, 80, 160].forEach((expected, i) => expect(gaps[i]).toBeGreaterThanOrEqual(expected - 2));
+    expect(gaps[1]).toBeGreaterThan(gaps[0]);
+    expect(gaps[3]).toBeGreaterThan(gaps[2]);
+    service.onApplicationShutdown();
+    const count = pool.restartedAt.length;
+    await new Promise((r) => setTimeout(r, 250));
+    expect(pool.restartedAt.length).toBe(count);
+    expect(service.state.state).toBe('unavailable');
+  });
+
+  it('LOCAL_MODEL_RETRY_MS=0 never retries', async () => {
+    const pool = new FakePool();
+    pool.statusResult = Promise.reject(new Error('No model could be loaded: m: file was not found locally'));
+    const service = serviceWith(pool, { LOCAL_MODEL_RETRY_MS: '0' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pool.restartedAt).toEqual([]);
+    service.onApplicationShutdown();
   });
 
   it('reports a pool that cannot load any model as unavailable, with the reason', async () => {

@@ -33,6 +33,7 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
   private current: ModelState = { state: 'loading' };
   private readonly retryMs: number;
   private retryTimer?: NodeJS.Timeout;
+  private retries = 0;
   private stopped = false;
 
   constructor(
@@ -78,23 +79,33 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
       const message = error instanceof Error ? error.message : String(error);
       const reason = message.startsWith(NO_MODEL_PREFIX) ? message : `The classifier workers failed to start: ${message}`;
       this.current = { state: 'unavailable', reason };
-      this.logger.error(this.retryMs > 0 ? `${reason} (trying again in ${this.retryMs} ms)` : reason);
-      this.scheduleRetry();
+      const delay = this.nextRetryDelay();
+      this.logger.error(delay > 0 ? `${reason} (trying again in ${delay} ms)` : reason);
+      this.scheduleRetry(delay);
     }
   }
 
-  /** No model could be loaded: after LOCAL_MODEL_RETRY_MS, fresh workers try the list again. */
-  private scheduleRetry(): void {
-    if (this.retryMs <= 0 || this.stopped) return;
+  /**
+   * LOCAL_MODEL_RETRY_MS, doubling with each failed retry up to ten times that (5 min by default), so
+   * a server left without a model on purpose does not restart its workers every 30 s forever.
+   */
+  private nextRetryDelay(): number {
+    if (this.retryMs <= 0) return 0;
+    return Math.min(this.retryMs * 2 ** this.retries++, this.retryMs * 10);
+  }
+
+  /** No model could be loaded: after `delay`, fresh workers try the list again. */
+  private scheduleRetry(delay: number): void {
+    if (delay <= 0 || this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.pool.restart().then(
         () => (this.stopped ? undefined : this.load()),
         (error: unknown) => {
           this.logger.error(`Restarting the classifier workers failed: ${error instanceof Error ? error.message : String(error)}`);
-          this.scheduleRetry();
+          this.scheduleRetry(this.nextRetryDelay());
         },
       );
-    }, this.retryMs);
+    }, delay);
     // A pending retry must not keep the process alive on its own.
     this.retryTimer.unref();
   }
