@@ -289,3 +289,48 @@ export function procRssMiB(pid) {
     return NaN;
   }
 }
+
+/** `git rev-parse --short HEAD` of the repo, or 'unknown'. */
+export function gitShort() {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** What a standalone scenario run records about itself (date, git, node, cores, load, command). */
+export function runMeta(command) {
+  return {
+    date: new Date().toISOString(),
+    git: gitShort(),
+    node: process.version,
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    command,
+  };
+}
+
+export function metaMarkdown(m) {
+  return `- date: ${m.date}; git: ${m.git}; node ${m.node}; ${m.nproc} cores (shared with other work); load average at start: ${m.load}\n- command: \`${m.command}\``;
+}
+
+/**
+ * For a scenario run on its own (`node bench/<scenario>.mjs`): runs it, writes its report under
+ * `## <title>` to bench/results/<fileName> and stdout, exits 1 if it found problems (or threw).
+ */
+export async function runStandalone(title, fileName, command, run) {
+  const meta = runMeta(command);
+  try {
+    const { markdown, problems } = await run();
+    const text = `## ${title}\n\n${metaMarkdown(meta)}\n\n${markdown}\n${problems.length ? `\n**Problems**\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, fileName);
+    fs.writeFileSync(file, text);
+    console.log(`\n${text}\nwritten to ${path.relative(ROOT, file)}`);
+    process.exit(problems.length ? 1 : 0);
+  } catch (err) {
+    console.error(err);
+    process.exit(1);
+  }
+}

@@ -22,13 +22,11 @@
 //             with a 0 ms upstream give ballast's CPU-bound capacity (~800-1600 req/s on the 2-core
 //             bench machine). Informational rows: the same with a 50 ms upstream, where 2× capacity
 //             (≈ 2 × 1280 req/s) is beyond the CPU as well.
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { JSON_HEADERS, QUICK, RESULTS_DIR, ROOT, f0, f1, f2, mdTable, pct, sleep, startBallast, startFake, stopChild } from './lib.mjs';
+import { JSON_HEADERS, QUICK, f0, f1, f2, mdTable, pct, runStandalone, sleep, startBallast, startFake, stopChild } from './lib.mjs';
 import { closedLoop, cpuMeter, fdLimit, listenOverflows, metricSum, openFds, openLoop, rssOf, sampler, scrapeMetrics, summarize } from './load-gen.mjs';
 
 const MESSAGES = [{ role: 'user', content: 'hello' }];
@@ -59,14 +57,6 @@ const cfgOverload = (quick) => ({
   over2: { factor: 2, rampSec: 1, warmupSec: 3, durationSec: quick ? 5 : 15 },
   poolConnections: 1024,
 });
-
-function gitShort() {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 function somaxconn() {
   try {
@@ -429,35 +419,13 @@ export async function runPressure({ quick = QUICK, fake, only } = {}) {
   return { markdown: parts.join('\n\n'), problems, data };
 }
 
-export function runMeta(command) {
-  return {
-    date: new Date().toISOString(),
-    git: gitShort(),
-    node: process.version,
-    nproc: os.availableParallelism?.() ?? os.cpus().length,
-    load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
-    command,
-  };
-}
-
-export function metaMarkdown(m) {
-  return `- date: ${m.date}; git: ${m.git}; node ${m.node}; ${m.nproc} cores (shared with other work); load average at start: ${m.load}\n- command: \`${m.command}\``;
-}
-
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick') || QUICK;
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-  const meta = runMeta(`node bench/pressure-scenario.mjs${quick ? ' --quick' : ''}${only ? ` --only=${only}` : ''}`);
-  try {
-    const { markdown, problems } = await runPressure({ quick, only });
-    const text = `## Under pressure\n\n${metaMarkdown(meta)}\n\n${markdown}\n${problems.length ? `\n**Problems**\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
-    fs.mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, `pressure-run${only ? `-${only}` : ''}.md`);
-    fs.writeFileSync(file, text);
-    console.log(`\n${text}\nwritten to ${path.relative(ROOT, file)}`);
-    process.exit(problems.length ? 1 : 0);
-  } catch (err) {
-    console.error(err);
-    process.exit(1);
-  }
+  await runStandalone(
+    'Under pressure',
+    `pressure-run${only ? `-${only}` : ''}.md`,
+    `node bench/pressure-scenario.mjs${quick ? ' --quick' : ''}${only ? ` --only=${only}` : ''}`,
+    () => runPressure({ quick, only }),
+  );
 }

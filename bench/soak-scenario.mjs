@@ -12,13 +12,11 @@
 // open fds). Targets: RSS drift (end − after warm-up) / after warm-up < 10 %, 0 errors, 0 non-2xx.
 // Before the soak, 5 s + 5 s of the same mix without pacing (warm-up, then measured) give the capacity, so the soak rate can be
 // shown to be below it.
-import { execSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { checkOne, makeTexts } from './classify-texts.mjs';
-import { JSON_HEADERS, QUICK, RESULTS_DIR, ROOT, f0, f1, f2, mdTable, pct, sleep, startBallast, startFake, stopChild } from './lib.mjs';
+import { JSON_HEADERS, QUICK, ROOT, f0, f1, f2, mdTable, pct, runStandalone, sleep, startBallast, startFake, stopChild } from './lib.mjs';
 import { closedLoop, cpuMeter, metricSum, openFds, rssOf, sampler, scrapeMetrics, summarize } from './load-gen.mjs';
 
 const LEXICON = 'lexicon-sentiment';
@@ -297,29 +295,12 @@ function soakMarkdown(out) {
   return L.join('\n');
 }
 
-function gitShort() {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick') || QUICK;
-  const { runMeta, metaMarkdown } = await import('./pressure-scenario.mjs');
-  const meta = runMeta(`node bench/soak-scenario.mjs${quick ? ' --quick' : ''}${process.env.BENCH_SOAK_RATE ? ` (BENCH_SOAK_RATE=${process.env.BENCH_SOAK_RATE})` : ''}`);
-  meta.git = gitShort();
-  try {
-    const { markdown, problems } = await runSoak({ quick });
-    const text = `## Soak\n\n${metaMarkdown(meta)}\n\n${markdown}\n${problems.length ? `\n**Problems**\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}`;
-    fs.mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'soak-run.md');
-    fs.writeFileSync(file, text);
-    console.log(`\n${text}\nwritten to ${path.relative(ROOT, file)}`);
-    process.exit(problems.length ? 1 : 0);
-  } catch (err) {
-    console.error(err);
-    process.exit(1);
-  }
+  await runStandalone(
+    'Soak',
+    'soak-run.md',
+    `node bench/soak-scenario.mjs${quick ? ' --quick' : ''}${process.env.BENCH_SOAK_RATE ? ` (BENCH_SOAK_RATE=${process.env.BENCH_SOAK_RATE})` : ''}`,
+    () => runSoak({ quick }),
+  );
 }
