@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { AppConfig } from '../config/app-config.js';
@@ -8,6 +9,9 @@ import { PACKAGE_ROOT } from '../config/package-root.js';
 import type { Classification, ClassifierTask, ClassifierWorkerData, LoadedModel, ModelCandidate } from './classifier.protocol.js';
 
 const here = fileURLToPath(import.meta.url);
+
+/** The longest shutdown or restart waits for workers still loading their model (see `settle`). */
+const SETTLE_MS = 5_000;
 /**
  * Piscina runs JavaScript: the compiled worker next to this file in dist/, or, when this file is
  * the TypeScript source (jest), the one `npm run build` put in dist/.
@@ -57,6 +61,7 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
     this.closed = true;
     const pool = this.pool;
     this.pool = undefined;
+    await this.settle(pool);
     await pool?.destroy();
   }
 
@@ -68,8 +73,23 @@ export class ClassifierPool implements OnModuleInit, OnApplicationShutdown {
     if (this.closed) return;
     const old = this.pool;
     this.pool = undefined;
+    await this.settle(old);
     await old?.destroy();
     if (!this.closed) this.start();
+  }
+
+  /**
+   * Lets workers finish loading (or failing to load) their model before they are terminated:
+   * terminating a thread while it is inside onnxruntime's native start-up can abort the whole
+   * process (a C++ exception escaping the addon's teardown). One status task per worker, at most
+   * SETTLE_MS; a loaded worker answers at once.
+   */
+  private async settle(pool: ClassifierPool['pool']): Promise<void> {
+    if (!pool) return;
+    const loaded = Array.from({ length: this.threads }, () => pool.run({ op: 'status' }).catch(() => undefined));
+    const timeout = new AbortController();
+    await Promise.race([Promise.all(loaded), sleep(SETTLE_MS, undefined, { signal: timeout.signal }).catch(() => undefined)]);
+    timeout.abort();
   }
 
   private start(): void {
