@@ -95,17 +95,20 @@ for (const v of variants) {
   // ballast builds get `npm start`'s Node flags unless the variant names its own.
   const cmd = v.cmd ?? [process.execPath, ...(v.nodeArgs ?? BALLAST_NODE_ARGS), path.resolve(ROOT, v.entry ?? 'dist/main.js')];
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-'));
-  const cp = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1).map((a) => (a.startsWith('bench/') || a.startsWith('dist') ? path.resolve(ROOT, a) : a)), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The server's log goes to a file (as to a log shipper in production), not to a pipe this process
+  // reads: the load generator must not also be the log consumer (see lib.mjs startBallast).
+  const logPath = path.join(cwd, 'server.log');
+  const logFd = fs.openSync(logPath, 'a');
+  const cp = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1).map((a) => (a.startsWith('bench/') || a.startsWith('dist') ? path.resolve(ROOT, a) : a)), { cwd, env, stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
   children.add(cp);
   let tail = '';
-  const keep = (d) => (tail = (tail + d).slice(-4000));
-  cp.stdout.on('data', keep);
-  cp.stderr.on('data', keep);
+  const readTail = () => (tail = fs.readFileSync(logPath, 'utf8').slice(-4000));
   const origin = `http://127.0.0.1:${port}`;
   const body = v.body ?? JSON.stringify({ messages: MESSAGES });
   const reqPath = v.path ?? '/chat/complete';
   for (let i = 0; ; i++) {
-    if (cp.exitCode !== null) throw new Error(`${v.name} exited: ${tail}`);
+    if (cp.exitCode !== null) throw new Error(`${v.name} exited: ${readTail()}`);
     try {
       const r = await fetch(origin + reqPath, { method: 'POST', headers: JSON_HEADERS, body });
       const t = await r.text();
@@ -116,7 +119,7 @@ for (const v of variants) {
     }
     await sleep(100);
   }
-  targets.push({ name: v.name, origin, pid: cp.pid, path: reqPath, body, tailRef: () => tail });
+  targets.push({ name: v.name, origin, pid: cp.pid, path: reqPath, body, tailRef: readTail });
 }
 console.log(`load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${targets.map((t) => t.name).join(', ')}`);
 

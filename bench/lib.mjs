@@ -64,31 +64,34 @@ export async function stopChild(cp) {
 }
 
 /**
- * Consumes a child's output pipe for its whole life and keeps only the last `max` lines (shown when
- * something goes wrong). The 'data' listener puts the stream in flowing mode, so the pipe is always
- * read no matter how much the child logs: at LOG_LEVEL=info ballast writes one line per request, and
- * an unread pipe would fill up (64 KiB) and block the server's writes, i.e. the server itself.
+ * The last `max` lines of a log file (shown when something goes wrong). ballast's output goes to a
+ * file in its temp dir, the way it goes to a log shipper in production, and not through a pipe that
+ * this process reads: at LOG_LEVEL=info ballast writes a line per request, and if the load generator
+ * were also the log reader, reading thousands of lines a second would slow the very client whose
+ * timings the bench reports (and at c=1, wake it between request and answer).
  */
-export function drain(stream, lines, max = 60) {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (s) => {
-    const parts = (partial + s).split('\n');
-    partial = parts.pop() ?? '';
-    if (partial.length > 8192) partial = partial.slice(-8192); // one endless line must not grow without bound
-    for (const p of parts) {
-      lines.push(p);
-      if (lines.length > max) lines.shift();
+export function tailLines(file, max = 60) {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').split('\n').filter(Boolean).slice(-max);
+    } finally {
+      fs.closeSync(fd);
     }
-  });
-  stream.on('end', () => {
-    if (partial) lines.push(partial);
-    partial = '';
-  });
-  stream.on('error', () => {
-    /* the child went away; nothing left to read */
-  });
+  } catch {
+    return [];
+  }
 }
+
+// Temp dirs of the ballast processes (their log files are read until the end), removed at exit.
+const tempDirs = new Set();
+process.on('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 export function waitForReady(cp, name, timeoutMs = 15000) {
   return new Promise((resolve, reject) => {
@@ -198,20 +201,19 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
     ...opts.env,
   };
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
-  const cp = track(spawn(process.execPath, [...BALLAST_NODE_ARGS, BALLAST_ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
-  // Attached synchronously after spawn, before anything is awaited: both pipes are read from the start.
-  const lines = [];
-  drain(cp.stdout, lines);
-  drain(cp.stderr, lines);
-  // 'close' fires once the process has exited and both pipes are fully read.
+  tempDirs.add(cwd);
+  // stdout and stderr to a file, not to this process (see tailLines).
+  const logFile = path.join(cwd, 'ballast.log');
+  const logFd = fs.openSync(logFile, 'a');
+  const cp = track(spawn(process.execPath, [...BALLAST_NODE_ARGS, BALLAST_ENTRY], { cwd, env, stdio: ['ignore', logFd, logFd] }), name);
+  fs.closeSync(logFd);
   const closed = new Promise((resolve) => cp.once('close', resolve));
-  closed.then(() => fs.rmSync(cwd, { recursive: true, force: true }));
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30000;
   for (;;) {
     if (cp.exitCode !== null || cp.signalCode !== null) {
       await Promise.race([closed, sleep(2000)]); // collect its last words
-      throw new Error(`${name}: \`node dist/main.js\` exited during startup (code ${cp.exitCode}, signal ${cp.signalCode}):\n${lines.join('\n')}`);
+      throw new Error(`${name}: \`node dist/main.js\` exited during startup (code ${cp.exitCode}, signal ${cp.signalCode}):\n${tailLines(logFile).join('\n')}`);
     }
     try {
       const res = await fetch(`${origin}/health`);
@@ -222,11 +224,20 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
     }
     if (Date.now() > deadline) {
       await stopChild(cp);
-      throw new Error(`${name}: /health not 200 within 30 s:\n${lines.join('\n')}`);
+      throw new Error(`${name}: /health not 200 within 30 s:\n${tailLines(logFile).join('\n')}`);
     }
     await sleep(50);
   }
-  return { cp, port, origin, lines };
+  return {
+    cp,
+    port,
+    origin,
+    logFile,
+    /** Its last 60 log lines (read from the file when asked). */
+    get lines() {
+      return tailLines(logFile);
+    },
+  };
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -5,8 +5,8 @@
 //
 //   npm run bench                 full run (~9 min: chat ~3.5 min, embeddings ~1.5 min, classify ~4 min)
 //   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
-//   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, piped
-//                                 here and always drained, see drain() in lib.mjs)
+//   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, written
+//                                 to a file in ballast's temp dir, see tailLines() in lib.mjs)
 //   BENCH_GIT='abc123 (export)'   what the report's "git:" line says (default: git rev-parse here)
 //   BENCH_ONLY=embeddings ...     run only these scenarios (comma list; default all):
 //                                   chat        added latency c=1, throughput c=64, SSE (direct, relay,
@@ -68,12 +68,12 @@ import { runSoak } from './soak-scenario.mjs';
 const CFG = QUICK
   ? {
       c1: { warmup: 100, rounds: 3, perRound: 60 },
-      thr: { connections: 64, warmupSec: 1, durationSec: 2, latencies: [0, 50] },
+      thr: { connections: 64, warmupSec: 1, durationSec: 2, rounds: 1, latencies: [0, 50] },
       sse: { tokens: 20, intervalMs: 10, warmup: 2, streams: 10 },
     }
   : {
       c1: { warmup: 500, rounds: 15, perRound: 300 },
-      thr: { connections: 64, warmupSec: 2, durationSec: 8, latencies: [0, 50] },
+      thr: { connections: 64, warmupSec: 1, durationSec: 5, rounds: 3, latencies: [0, 50] },
       sse: { tokens: 20, intervalMs: 10, warmup: 5, streams: 50 },
     };
 
@@ -233,31 +233,46 @@ function cannon(opts) {
   return autocannon({ ...opts, pipelining: 1, timeout: 10, method: 'POST', headers: JSON_HEADERS });
 }
 
+/**
+ * Throughput at c=64, in interleaved rounds: each round runs every target once (warm-up, then the
+ * measured run), in an order that rotates from round to round, so that a busier minute of the shared
+ * machine lands on every target rather than on whichever ran then. Per target: the median over rounds
+ * of req/s and latency, and of the ratio to the relay *in the same round*.
+ */
 async function scenarioThroughput(targets, setKnobs) {
-  const { connections, warmupSec, durationSec, latencies } = CFG.thr;
+  const { connections, warmupSec, durationSec, rounds, latencies } = CFG.thr;
   const out = {};
   for (const latencyMs of latencies) {
     await setKnobs({ latencyMs, streamIntervalMs: 0, streamTokens: null });
-    out[latencyMs] = {};
-    for (const t of targets) {
-      const url = t.origin + t.path;
-      await cannon({ url, body: t.body, connections, duration: warmupSec });
-      const r = await cannon({ url, body: t.body, connections, duration: durationSec });
-      out[latencyMs][t.name] = {
-        rps: r['2xx'] / r.duration,
-        rpsAvg: r.requests.average,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        ok: r['2xx'],
-        non2xx: r.non2xx,
-        errors: r.errors,
-        timeouts: r.timeouts,
-        statusCodes: r.statusCodeStats,
-      };
-      console.log(`  c=${connections} upstream ${latencyMs} ms ${t.name}: ${f0(out[latencyMs][t.name].rps)} req/s`);
+    const runs = new Map(targets.map((t) => [t.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[(round + k) % targets.length];
+        const url = t.origin + t.path;
+        await cannon({ url, body: t.body, connections, duration: warmupSec });
+        const r = await cannon({ url, body: t.body, connections, duration: durationSec });
+        runs.get(t.name)[round] = r;
+        console.log(`  c=${connections} upstream ${latencyMs} ms round ${round + 1}/${rounds} ${t.name}: ${f0(r['2xx'] / r.duration)} req/s`);
+      }
     }
-    const relay = out[latencyMs].relay?.rps;
-    for (const name of Object.keys(out[latencyMs])) out[latencyMs][name].vsRelay = out[latencyMs][name].rps / relay;
+    const relayRuns = runs.get('relay');
+    out[latencyMs] = {};
+    for (const [name, rs] of runs) {
+      const rps = rs.map((r) => r['2xx'] / r.duration);
+      const sum = (key) => rs.reduce((a, r) => a + r[key], 0);
+      out[latencyMs][name] = {
+        rps: median(rps),
+        perRound: rps,
+        vsRelay: relayRuns ? median(rs.map((r, i) => r['2xx'] / r.duration / (relayRuns[i]['2xx'] / relayRuns[i].duration))) : NaN,
+        p50: median(rs.map((r) => r.latency.p50)),
+        p99: median(rs.map((r) => r.latency.p99)),
+        ok: sum('2xx'),
+        non2xx: sum('non2xx'),
+        errors: sum('errors'),
+        timeouts: sum('timeouts'),
+        statusCodes: rs.map((r) => r.statusCodeStats),
+      };
+    }
   }
   return out;
 }
@@ -329,9 +344,9 @@ function report(meta, chat, emb, cls) {
   L.push(`- nproc: ${meta.nproc} (${meta.cpu}); load average at start: ${meta.load}`);
   L.push(`- command: \`${meta.command}\``);
   if (chat) {
-    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\`${process.env.BENCH_BALLAST_NODE_ARGS !== undefined ? " (BENCH_BALLAST_NODE_ARGS: not the flags of `npm start`)" : " (as `npm start`)"}, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
+    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\`${process.env.BENCH_BALLAST_NODE_ARGS !== undefined ? " (BENCH_BALLAST_NODE_ARGS: not the flags of `npm start`)" : " (as `npm start`)"}, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr to a file in its temp dir, not read by the load generator), UPSTREAM_MAX_SOCKETS=256, SSE_HEARTBEAT_MS=15000, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; relay = bench/relay.mjs (node:http, one keep-alive Agent, maxSockets 256); load generated in the bench process; everything on 127.0.0.1`);
   } else {
-    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\`${process.env.BENCH_BALLAST_NODE_ARGS !== undefined ? " (BENCH_BALLAST_NODE_ARGS: not the flags of `npm start`)" : " (as `npm start`)"}, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr piped to the bench and always drained), UPSTREAM_MAX_SOCKETS=256, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; load generated in the bench process; everything on 127.0.0.1`);
+    L.push(`- ballast: \`node ${BALLAST_NODE_ARGS.join(' ')} dist/main.js\`${process.env.BENCH_BALLAST_NODE_ARGS !== undefined ? " (BENCH_BALLAST_NODE_ARGS: not the flags of `npm start`)" : " (as `npm start`)"}, LOG_LEVEL=${BALLAST_LOG_LEVEL} (stdout/stderr to a file in its temp dir, not read by the load generator), UPSTREAM_MAX_SOCKETS=256, SHUTDOWN_GRACE_MS=1000; upstream = test/support/fake-upstream.ts in its own process; load generated in the bench process; everything on 127.0.0.1`);
   }
   if (meta.git) L.push(`- git: ${meta.git}`);
   L.push('');
@@ -420,7 +435,7 @@ function chatReport({ c1, thr, sse, targets }) {
   L.push(`## 2. Throughput, concurrency ${CFG.thr.connections}`);
   L.push('');
   L.push(
-    `autocannon (programmatic, in the bench process), ${CFG.thr.connections} connections, ${CFG.thr.warmupSec} s warm-up then ${CFG.thr.durationSec} s measured per target. req/s = 2xx responses / measured duration; latency percentiles are autocannon's (whole ms, 2xx only).`,
+    `autocannon (programmatic, in the bench process), ${CFG.thr.connections} connections; ${CFG.thr.rounds} interleaved round(s), each running every target once (${CFG.thr.warmupSec} s warm-up, then ${CFG.thr.durationSec} s measured) in an order that rotates by round. req/s = 2xx responses / measured duration, median over rounds (each round's value listed); vs relay = median over rounds of the ratio to the relay's req/s in the same round; latency percentiles are autocannon's (whole ms, 2xx only), median over rounds.`,
   );
   L.push('');
   for (const lat of CFG.thr.latencies) {
@@ -428,10 +443,10 @@ function chatReport({ c1, thr, sse, targets }) {
     L.push('');
     L.push(
       mdTable(
-        ['target', 'req/s', 'vs relay', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts'],
+        ['target', 'req/s', 'per round', 'vs relay', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts'],
         names.map((n) => {
           const r = thr[lat][n];
-          return [n, f0(r.rps), pct(r.vsRelay), f1(r.p50), f1(r.p99), String(r.non2xx), String(r.errors), String(r.timeouts)];
+          return [n, f0(r.rps), r.perRound.map(f0).join(', '), pct(r.vsRelay), f1(r.p50), f1(r.p99), String(r.non2xx), String(r.errors), String(r.timeouts)];
         }),
       ),
     );

@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { createRootLogger } from './common/logging/logger.factory.js';
 import { PinoNestLogger } from './common/logging/pino-nest.logger.js';
+import { lazyRequestLoggerFactory } from './common/logging/request-logger.js';
 import { registerRequestLifecycle } from './common/http/request-lifecycle.js';
 import { AJV_OPTIONS } from './common/http/schema-validation.js';
 import { createValidationPipe } from './common/http/validation.pipe.js';
@@ -42,6 +43,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // request.log is made on first use: Fastify logs through it only on errors (request-logger.ts).
+    childLoggerFactory: lazyRequestLoggerFactory,
     // Our drain answers requests that arrive while shutting down (503 shutting_down, OpenAI shape).
     return503OnClosing: false,
     // Hot routes validate their body with a route schema (@RouteSchema) instead of class-validator.

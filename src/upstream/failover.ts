@@ -9,6 +9,9 @@ import { UpstreamTarget } from './upstream-target.js';
 /** The longest upstream Retry-After we honour; a longer one fails the request with it instead. */
 export const RETRY_AFTER_CAP_MS = 10_000;
 
+/** Waits between retry rounds (made once: a backoff's state lives in what `next()` returns). */
+const RETRY_BACKOFF = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 });
+
 /** What a failed attempt means for the rest of the request. */
 export type Verdict = 'final' | 'retry' | 'next-upstream';
 
@@ -83,7 +86,6 @@ export async function failover<T>(options: FailoverOptions<T>): Promise<T> {
   const maxAttempts = targets.length + options.maxRetries;
   const excluded = new Set<UpstreamTarget>();
   const open = new Set<UpstreamTarget>();
-  const backoffFactory = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 });
   let backoff: IBackoff<unknown> | undefined;
   let attempts = 0;
   let lastError: unknown;
@@ -94,7 +96,7 @@ export async function failover<T>(options: FailoverOptions<T>): Promise<T> {
       if (attempts >= maxAttempts) break;
       if (excluded.has(target)) continue;
       if (round > 0) {
-        backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
+        backoff = backoff ? backoff.next(undefined) : RETRY_BACKOFF.next();
         const retryAfter = retryAfterMs(lastError);
         if (retryAfter !== undefined && retryAfter > RETRY_AFTER_CAP_MS) throw lastError;
         const wait = retryAfter ?? backoff.duration;
