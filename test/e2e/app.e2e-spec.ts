@@ -2,9 +2,8 @@ import request from 'supertest';
 import { spawn } from 'node:child_process';
 import { createApp } from '../../src/app.factory.js';
 import { InvalidEnvironmentError } from '../../src/config/environment.loader.js';
-import { FakeUpstream } from '../support/fake-upstream.js';
 import { postSse } from '../support/sse-client.js';
-import { startTestApp, TestApp } from '../support/test-app.js';
+import { startTestApp, TestApp, useAppWithFakeUpstream } from '../support/test-app.js';
 
 const hello = { messages: [{ role: 'user', content: 'hello there' }] };
 
@@ -64,35 +63,25 @@ describe('health and docs', () => {
 });
 
 describe('request log', () => {
-  let fake: FakeUpstream;
-  let t: TestApp;
   const lines: string[] = [];
   const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    t = await startTestApp(
-      { OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'sk-never-logged', LOG_LEVEL: 'info' },
-      { write: (line: string) => lines.push(line) },
-    );
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  const s = useAppWithFakeUpstream(
+    { OPENAI_API_KEY: 'sk-never-logged', LOG_LEVEL: 'info' },
+    { resetBeforeEach: false, logStream: { write: (line: string) => lines.push(line) } },
+  );
 
   it('writes one line per request with id, route, status and durations, and never the key', async () => {
-    await request(t.url).post('/chat/complete').set('x-request-id', 'trace-1').send(hello).expect(200);
+    await request(s.app.url).post('/chat/complete').set('x-request-id', 'trace-1').send(hello).expect(200);
     const line = logs().find((l) => l.reqId === 'trace-1');
     expect(line).toMatchObject({ route: '/chat/complete', status: 200, durationMs: expect.any(Number), upstreamMs: expect.any(Number) });
     expect(lines.join('\n')).not.toContain('sk-never-logged');
   });
 
   it('logs a client that left mid-stream as 499, not as an upstream error', async () => {
-    fake.reset({ streamIntervalMs: 50, streamTokens: Array.from({ length: 50 }, (_, i) => `t${i} `) });
-    await postSse(`${t.url}/chat/stream`, hello, (frame) => (frame.event === 'message' ? 'stop' : undefined));
-    await fake.waitFor(() => fake.counters.streamsAborted === 1);
-    await fake.waitFor(() => logs().some((l) => l.route === '/chat/stream'));
+    s.fake.reset({ streamIntervalMs: 50, streamTokens: Array.from({ length: 50 }, (_, i) => `t${i} `) });
+    await postSse(`${s.app.url}/chat/stream`, hello, (frame) => (frame.event === 'message' ? 'stop' : undefined));
+    await s.fake.waitFor(() => s.fake.counters.streamsAborted === 1);
+    await s.fake.waitFor(() => logs().some((l) => l.route === '/chat/stream'));
     const line = logs().find((l) => l.route === '/chat/stream');
     expect(line).toMatchObject({ status: 499, level: 30 });
   });

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { closedPort } from '../support/ports.js';
 
 /**
  * The deployment files, checked without a Docker engine (none runs on the test machines): the
@@ -159,15 +160,6 @@ async function healthServer(status = 200): Promise<{ server: Server; port: numbe
   });
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
   return { server, port: (server.address() as AddressInfo).port, hits };
-}
-
-/** A port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((closed) => server.close(closed));
-  return port;
 }
 
 // ---------- the tests ----------

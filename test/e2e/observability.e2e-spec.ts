@@ -1,8 +1,7 @@
 import request from 'supertest';
 import { resolve } from 'node:path';
-import { FakeUpstream } from '../support/fake-upstream.js';
 import { postSse } from '../support/sse-client.js';
-import { startTestApp, TestApp } from '../support/test-app.js';
+import { startTestApp, useAppWithFakeUpstream } from '../support/test-app.js';
 
 const UPSTREAM_KEY = 'sk-upstream-secret-obs';
 const CALLER_KEY = 'bk-caller-secret-obs';
@@ -24,57 +23,49 @@ function parseMetrics(text: string): Samples {
 }
 
 describe('observability: /metrics, logs', () => {
-  let fake: FakeUpstream;
-  let t: TestApp;
   const lines: string[] = [];
   let startupLines: string[] = [];
+  const s = useAppWithFakeUpstream(
+    {
+      OPENAI_API_KEY: UPSTREAM_KEY,
+      API_KEYS: CALLER_KEY,
+      LOG_LEVEL: 'info',
+      UPSTREAM_MAX_RETRIES: '0',
+      EMBEDDINGS_COALESCE_MS: '0',
+      LOCAL_MODEL: 'tiny-sentiment',
+      LOCAL_MODEL_PATH: FIXTURES,
+      LOCAL_MODEL_FALLBACK: '',
+    },
+    { resetBeforeEach: false, logStream: { write: (line: string) => void lines.push(line) } },
+  );
   const scrape = async (): Promise<Samples> => {
-    const res = await request(t.url).get('/metrics').expect(200);
+    const res = await request(s.app.url).get('/metrics').expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     return parseMetrics(res.text);
   };
   const delta = (before: Samples, after: Samples, key: string): number => (after.get(key) ?? 0) - (before.get(key) ?? 0);
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    t = await startTestApp(
-      {
-        OPENAI_BASE_URL: fake.baseUrl,
-        OPENAI_API_KEY: UPSTREAM_KEY,
-        API_KEYS: CALLER_KEY,
-        LOG_LEVEL: 'info',
-        UPSTREAM_MAX_RETRIES: '0',
-        EMBEDDINGS_COALESCE_MS: '0',
-        LOCAL_MODEL: 'tiny-sentiment',
-        LOCAL_MODEL_PATH: FIXTURES,
-        LOCAL_MODEL_FALLBACK: '',
-      },
-      { write: (line: string) => void lines.push(line) },
-    );
-    while ((await request(t.url).get('/ready')).status !== 200) await new Promise((r) => setTimeout(r, 50));
+    while ((await request(s.app.url).get('/ready')).status !== 200) await new Promise((r) => setTimeout(r, 50));
     startupLines = [...lines];
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
   });
 
   it('/metrics needs no key, and every counter moves by what the traffic did', async () => {
     const before = await scrape();
 
-    for (let i = 0; i < 3; i++) await request(t.url).post('/chat/complete').set(auth).send(hello).expect(200);
-    await request(t.url).post('/chat/complete?debug=1').set(auth).send({ messages: [] }).expect(400);
-    await request(t.url).get('/no/such/route/12345').set(auth).expect(404);
-    const stream = await postSse(`${t.url}/chat/stream`, hello);
+    for (let i = 0; i < 3; i++) await request(s.app.url).post('/chat/complete').set(auth).send(hello).expect(200);
+    await request(s.app.url).post('/chat/complete?debug=1').set(auth).send({ messages: [] }).expect(400);
+    await request(s.app.url).get('/no/such/route/12345').set(auth).expect(404);
+    const stream = await postSse(`${s.app.url}/chat/stream`, hello);
     expect(stream.status).toBe(401); // the SSE helper sends no key: refused before streaming
-    fake.reset({ fault: { kind: 'status', status: 500 } });
-    await request(t.url).post('/chat/complete').set(auth).send(hello).expect(502);
-    fake.reset();
-    const sse = await fetch(`${t.url}/chat/stream`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(hello) });
+    s.fake.reset({ fault: { kind: 'status', status: 500 } });
+    await request(s.app.url).post('/chat/complete').set(auth).send(hello).expect(502);
+    s.fake.reset();
+    const sse = await fetch(`${s.app.url}/chat/stream`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(hello) });
     const events = (await sse.text()).split('\n\n').filter((f) => f.startsWith('data: {')).length;
-    await request(t.url).post('/embeddings').set(auth).send({ texts: ['one', 'two', 'one'] }).expect(200);
-    await request(t.url).post('/embeddings').set(auth).send({ texts: ['two', 'one'] }).expect(200);
-    await request(t.url).post('/classify').set(auth).send({ texts: ['great', 'awful'] }).expect(200);
+    await request(s.app.url).post('/embeddings').set(auth).send({ texts: ['one', 'two', 'one'] }).expect(200);
+    await request(s.app.url).post('/embeddings').set(auth).send({ texts: ['two', 'one'] }).expect(200);
+    await request(s.app.url).post('/classify').set(auth).send({ texts: ['great', 'awful'] }).expect(200);
 
     const after = await scrape();
     const http = (route: string, status: number, method = 'POST') => `{method="${method}",route="${route}",status="${status}"}`;
@@ -110,14 +101,14 @@ describe('observability: /metrics, logs', () => {
   });
 
   it('/ready probes the upstream at most once per 30 s (cached), and names it when unreachable', async () => {
-    const models = fake.counters.models;
+    const models = s.fake.counters.models;
     for (let i = 0; i < 3; i++) {
-      const res = await request(t.url).get('/ready').expect(200);
+      const res = await request(s.app.url).get('/ready').expect(200);
       expect(res.body.details.upstream).toEqual(
         expect.objectContaining({ status: 'up', configured: true, upstreams: [expect.objectContaining({ name: 'default', reachable: true, breaker: 'closed' })] }),
       );
     }
-    expect(fake.counters.models - models).toBeLessThanOrEqual(1);
+    expect(s.fake.counters.models - models).toBeLessThanOrEqual(1);
 
     const down = await startTestApp({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: UPSTREAM_KEY });
     try {
@@ -132,17 +123,17 @@ describe('observability: /metrics, logs', () => {
 
   it('counts shed requests by reason', async () => {
     const before = await scrape();
-    const over = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: UPSTREAM_KEY, MAX_IN_FLIGHT: '1' });
+    const over = await startTestApp({ OPENAI_BASE_URL: s.fake.baseUrl, OPENAI_API_KEY: UPSTREAM_KEY, MAX_IN_FLIGHT: '1' });
     try {
-      fake.reset({ latencyMs: 300 });
+      s.fake.reset({ latencyMs: 300 });
       const slow = request(over.url).post('/chat/complete').send(hello).then((r) => r);
-      await fake.waitFor(() => fake.counters.inFlight === 1);
+      await s.fake.waitFor(() => s.fake.counters.inFlight === 1);
       await request(over.url).post('/chat/complete').send(hello).expect(503);
       await slow;
       const text = (await request(over.url).get('/metrics').expect(200)).text;
       expect(parseMetrics(text).get('ballast_shed_requests_total{reason="in_flight"}')).toBe(1);
     } finally {
-      fake.reset();
+      s.fake.reset();
       await over.close();
     }
     expect(before.size).toBeGreaterThan(0);
@@ -150,10 +141,10 @@ describe('observability: /metrics, logs', () => {
 
   it('logs one JSON line per request with the request id (taken from x-request-id and echoed), never a key or a message', async () => {
     lines.length = 0;
-    const res = await request(t.url).post('/chat/complete').set(auth).set('x-request-id', 'trace-abc-123').send(hello).expect(200);
+    const res = await request(s.app.url).post('/chat/complete').set(auth).set('x-request-id', 'trace-abc-123').send(hello).expect(200);
     expect(res.headers['x-request-id']).toBe('trace-abc-123');
-    await request(t.url).post('/chat/complete').set('authorization', 'Bearer wrong-key-zzz').send(hello).expect(401);
-    const generated = await request(t.url).get('/health');
+    await request(s.app.url).post('/chat/complete').set('authorization', 'Bearer wrong-key-zzz').send(hello).expect(401);
+    const generated = await request(s.app.url).get('/health');
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     await new Promise((r) => setTimeout(r, 50));
 
@@ -167,7 +158,7 @@ describe('observability: /metrics, logs', () => {
 
   it('redacts credentials and message contents even when a log call passes them', async () => {
     lines.length = 0;
-    const logger = t.app.getHttpAdapter().getInstance().log;
+    const logger = s.app.app.getHttpAdapter().getInstance().log;
     logger.warn({ headers: { authorization: `Bearer ${CALLER_KEY}` }, apiKey: UPSTREAM_KEY, body: { messages: hello.messages, texts: ['secret text'] } }, 'careless');
     await new Promise((r) => setTimeout(r, 20));
     const all = lines.join('\n');

@@ -1,23 +1,15 @@
 import OpenAI, { APIError } from 'openai';
 import request from 'supertest';
-import { FakeUpstream, fakeEmbedding, fakeReply } from '../support/fake-upstream.js';
-import { startTestApp, TestApp } from '../support/test-app.js';
+import { fakeEmbedding, fakeReply } from '../support/fake-upstream.js';
+import { FAKE_UPSTREAM_KEY as UPSTREAM_KEY, useAppWithFakeUpstream } from '../support/test-app.js';
 
-const UPSTREAM_KEY = 'sk-upstream-secret-123';
 const CALLER_KEY = 'bk-caller-key-abc';
 const OTHER_CALLER_KEY = 'bk-second-key-xyz';
 const DIMS = 8;
 
 describe('OpenAI-compatible /v1 with the official openai SDK', () => {
-  let fake: FakeUpstream;
-  let t: TestApp;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    fake = await FakeUpstream.start({ embeddingDims: DIMS });
-    t = await startTestApp({
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_API_KEY: UPSTREAM_KEY,
+  const s = useAppWithFakeUpstream(
+    {
       API_KEYS: `${CALLER_KEY}, ${OTHER_CALLER_KEY}`,
       UPSTREAM_TIMEOUT_MS: '2000',
       // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
@@ -26,14 +18,13 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       EMBEDDINGS_COALESCE_MS: '0',
       LOCAL_MODEL: 'no-such-model',
       LOCAL_MODEL_FALLBACK: 'test/fixtures/models/tiny-sentiment',
-    });
-    client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: CALLER_KEY, maxRetries: 0, timeout: 5000 });
+    },
+    { upstream: { embeddingDims: DIMS } },
+  );
+  let client: OpenAI;
+  beforeAll(() => {
+    client = new OpenAI({ baseURL: `${s.app.url}/v1`, apiKey: CALLER_KEY, maxRetries: 0, timeout: 5000 });
   });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
-  beforeEach(() => fake.reset({ embeddingDims: DIMS }));
 
   describe('chat.completions.create', () => {
     const messages = [{ role: 'user' as const, content: 'hello from the sdk' }];
@@ -43,7 +34,7 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       expect(completion.object).toBe('chat.completion');
       expect(completion.choices[0].message.content).toBe(fakeReply(messages));
       expect(completion.usage?.total_tokens).toBeGreaterThan(0);
-      const seen = fake.requests[0];
+      const seen = s.fake.requests[0];
       expect(seen.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
       expect(JSON.stringify(seen.headers)).not.toContain(CALLER_KEY);
     });
@@ -52,7 +43,7 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       // No model (ballast fills in CHAT_MODEL) and a vendor field the SDK does not type.
       const params = { messages, seed: 7, response_format: { type: 'text' }, top_k: 40 };
       await client.chat.completions.create(params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
-      expect(fake.requests[0].body).toEqual({ messages, seed: 7, response_format: { type: 'text' }, top_k: 40, model: 'gpt-4o-mini' });
+      expect(s.fake.requests[0].body).toEqual({ messages, seed: 7, response_format: { type: 'text' }, top_k: 40, model: 'gpt-4o-mini' });
     });
 
     it('streamed: chunks as they arrive, joined to the full reply, with usage when asked', async () => {
@@ -74,18 +65,18 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       expect(text).toBe(fakeReply(messages));
       expect(chunks).toBeGreaterThan(2);
       expect(usage?.total_tokens).toBeGreaterThan(0);
-      expect((fake.requests[0].body as { stream_options: unknown }).stream_options).toEqual({ include_usage: true });
+      expect((s.fake.requests[0].body as { stream_options: unknown }).stream_options).toEqual({ include_usage: true });
     });
 
     it('streamed: breaking out of the loop (client disconnect) aborts the upstream stream', async () => {
-      fake.reset({ streamIntervalMs: 50, streamTokens: Array.from({ length: 40 }, (_, i) => `t${i} `) });
+      s.fake.reset({ streamIntervalMs: 50, streamTokens: Array.from({ length: 40 }, (_, i) => `t${i} `) });
       const stream = await client.chat.completions.create({ model: 'fake-model', messages, stream: true });
       let seen = 0;
       for await (const _chunk of stream) {
         if (++seen === 2) break;
       }
-      await fake.waitFor(() => fake.counters.streamsAborted === 1, 1000);
-      expect(fake.counters.streamsCompleted).toBe(0);
+      await s.fake.waitFor(() => s.fake.counters.streamsAborted === 1, 1000);
+      expect(s.fake.counters.streamsCompleted).toBe(0);
     });
 
     it('400 → BadRequestError with the upstream message (unknown model)', async () => {
@@ -98,25 +89,25 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       const error = await client.chat.completions.create({ model: 'm', messages: [] }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);
       expect((error as APIError).param).toBe('messages');
-      expect(fake.counters.requests).toBe(0);
+      expect(s.fake.counters.requests).toBe(0);
     });
 
     it('upstream 429 → RateLimitError with Retry-After', async () => {
-      fake.reset({ fault: { kind: 'status', status: 429, retryAfter: '3' } });
+      s.fake.reset({ fault: { kind: 'status', status: 429, retryAfter: '3' } });
       const error = await client.chat.completions.create({ model: 'm', messages }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.RateLimitError);
       expect((error as APIError).headers?.get('retry-after')).toBe('3');
     });
 
     it('upstream 500 → APIError with status 502 (InternalServerError)', async () => {
-      fake.reset({ fault: { kind: 'status', status: 500 } });
+      s.fake.reset({ fault: { kind: 'status', status: 500 } });
       const error = await client.chat.completions.create({ model: 'm', messages }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
       expect((error as APIError).status).toBe(502);
     });
 
     it('a stream cut mid-way → the SDK raises an APIError from the error event', async () => {
-      fake.reset({ fault: { kind: 'cut-stream', afterChunks: 2 } });
+      s.fake.reset({ fault: { kind: 'cut-stream', afterChunks: 2 } });
       const stream = await client.chat.completions.create({ model: 'm', messages, stream: true });
       const error = await (async () => {
         for await (const _chunk of stream) {
@@ -145,14 +136,14 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
         expect(item.index).toBe(i);
         expect(item.embedding).toEqual(fakeEmbedding(input[i], DIMS));
       });
-      expect(fake.counters.embeddings).toBe(2);
-      expect(fake.counters.embeddingInputs).toBe(300);
+      expect(s.fake.counters.embeddings).toBe(2);
+      expect(s.fake.counters.embeddingInputs).toBe(300);
     });
 
     it('passes dimensions through (and caches per dimensions)', async () => {
       const res = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['dims'], dimensions: 4, encoding_format: 'float' });
       expect(res.data[0].embedding).toEqual(fakeEmbedding('dims', 4));
-      expect(fake.requests[0].body).toEqual({ model: 'text-embedding-3-small', input: ['dims'], dimensions: 4 });
+      expect(s.fake.requests[0].body).toEqual({ model: 'text-embedding-3-small', input: ['dims'], dimensions: 4 });
     });
 
     it('bad input → BadRequestError naming input[i]', async () => {
@@ -163,46 +154,46 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
   });
 
   it('models.list: the upstream models plus the local classifier model', async () => {
-    while ((await request(t.url).get('/ready')).status !== 200) await new Promise((r) => setTimeout(r, 50));
-    fake.reset({ embeddingDims: DIMS });
+    while ((await request(s.app.url).get('/ready')).status !== 200) await new Promise((r) => setTimeout(r, 50));
+    s.fake.reset({ embeddingDims: DIMS });
     const ids: string[] = [];
     for await (const model of client.models.list()) ids.push(model.id);
     expect(ids).toEqual(expect.arrayContaining(['fake-model', 'fake-embedding', 'tiny-sentiment']));
-    expect(fake.requests[0].headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(s.fake.requests[0].headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
   });
 
   describe('API keys', () => {
     it('no key → 401 AuthenticationError; the upstream sees nothing', async () => {
-      const res = await request(t.url).post('/v1/chat/completions').send({ messages: [{ role: 'user', content: 'x' }] }).expect(401);
+      const res = await request(s.app.url).post('/v1/chat/completions').send({ messages: [{ role: 'user', content: 'x' }] }).expect(401);
       expect(res.body.error).toEqual(expect.objectContaining({ type: 'authentication_error', code: 'invalid_api_key' }));
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
-      expect(fake.counters.requests).toBe(0);
+      expect(s.fake.counters.requests).toBe(0);
     });
 
     it('a wrong key → 401 without naming any key (SDK: AuthenticationError)', async () => {
-      const wrong = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'bk-caller-key-abd', maxRetries: 0 });
+      const wrong = new OpenAI({ baseURL: `${s.app.url}/v1`, apiKey: 'bk-caller-key-abd', maxRetries: 0 });
       const error = await wrong.models.list().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
       const text = JSON.stringify((error as APIError).error);
       expect(text).not.toContain(CALLER_KEY);
       expect(text).not.toContain(OTHER_CALLER_KEY);
-      expect(fake.counters.requests).toBe(0);
+      expect(s.fake.counters.requests).toBe(0);
     });
 
     it('every key in API_KEYS works, on the plain routes too', async () => {
-      await request(t.url).post('/embeddings').set('authorization', `Bearer ${OTHER_CALLER_KEY}`).send({ texts: ['k'] }).expect(200);
-      await request(t.url).post('/classify').set('authorization', `bearer ${CALLER_KEY}`).send({ text: 'great' }).expect(200);
-      await request(t.url).post('/classify').send({ text: 'great' }).expect(401);
+      await request(s.app.url).post('/embeddings').set('authorization', `Bearer ${OTHER_CALLER_KEY}`).send({ texts: ['k'] }).expect(200);
+      await request(s.app.url).post('/classify').set('authorization', `bearer ${CALLER_KEY}`).send({ text: 'great' }).expect(200);
+      await request(s.app.url).post('/classify').send({ text: 'great' }).expect(401);
     });
 
     it('health, readiness and the docs need no key', async () => {
-      await request(t.url).get('/health').expect(200);
-      expect([200, 503]).toContain((await request(t.url).get('/ready')).status);
-      await request(t.url).get('/docs-json').expect(200);
+      await request(s.app.url).get('/health').expect(200);
+      expect([200, 503]).toContain((await request(s.app.url).get('/ready')).status);
+      await request(s.app.url).get('/docs-json').expect(200);
     });
 
     it('Swagger documents the /v1 routes and the bearer scheme', async () => {
-      const doc = (await request(t.url).get('/docs-json').expect(200)).body;
+      const doc = (await request(s.app.url).get('/docs-json').expect(200)).body;
       expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/embeddings', '/v1/models']));
       expect(doc.components.securitySchemes.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
       expect(doc.paths['/v1/models'].get.security).toEqual([{ bearer: [] }]);
@@ -211,19 +202,10 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
 });
 
 describe('per-key rate limit (RATE_LIMIT_RPM=3)', () => {
-  let fake: FakeUpstream;
-  let t: TestApp;
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    t = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: UPSTREAM_KEY, API_KEYS: `${CALLER_KEY},${OTHER_CALLER_KEY}`, RATE_LIMIT_RPM: '3' });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  const s = useAppWithFakeUpstream({ API_KEYS: `${CALLER_KEY},${OTHER_CALLER_KEY}`, RATE_LIMIT_RPM: '3' }, { resetBeforeEach: false });
 
   it('the 4th request in a minute gets 429 with Retry-After and x-ratelimit headers; other keys and /health are unaffected', async () => {
-    const call = (key: string) => request(t.url).get('/v1/models').set('authorization', `Bearer ${key}`);
+    const call = (key: string) => request(s.app.url).get('/v1/models').set('authorization', `Bearer ${key}`);
     for (let i = 0; i < 3; i++) {
       const ok = await call(CALLER_KEY).expect(200);
       expect(ok.headers['x-ratelimit-limit']).toBe('3');
@@ -235,10 +217,10 @@ describe('per-key rate limit (RATE_LIMIT_RPM=3)', () => {
     expect(limited.body.error).toEqual(expect.objectContaining({ type: 'rate_limit_error' }));
     expect(limited.body.error.message).toMatch(/3 requests per minute/);
 
-    const sdk = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: CALLER_KEY, maxRetries: 0 });
+    const sdk = new OpenAI({ baseURL: `${s.app.url}/v1`, apiKey: CALLER_KEY, maxRetries: 0 });
     expect(await sdk.models.list().catch((e: unknown) => e)).toBeInstanceOf(OpenAI.RateLimitError);
 
     await call(OTHER_CALLER_KEY).expect(200);
-    for (let i = 0; i < 5; i++) await request(t.url).get('/health').expect(200);
+    for (let i = 0; i < 5; i++) await request(s.app.url).get('/health').expect(200);
   });
 });

@@ -1,21 +1,12 @@
 import request from 'supertest';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { FakeUpstream, fakeReply } from '../support/fake-upstream.js';
 import { postSse } from '../support/sse-client.js';
-import { startTestApp, TestApp } from '../support/test-app.js';
+import { FAKE_UPSTREAM_KEY as KEY, startTestApp, TestApp, useAppWithFakeUpstream } from '../support/test-app.js';
+import { closedPort } from '../support/ports.js';
 
-const KEY = 'sk-upstream-secret-123';
 const hello = { messages: [{ role: 'user', content: 'hello there' }] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The process is alive and well: liveness answers. */
 async function alive(t: TestApp): Promise<void> {
@@ -23,38 +14,22 @@ async function alive(t: TestApp): Promise<void> {
 }
 
 describe('fault matrix: retries, deadline, mapping (one upstream, UPSTREAM_MAX_RETRIES=2)', () => {
-  let fake: FakeUpstream;
-  let t: TestApp;
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    t = await startTestApp({
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_API_KEY: KEY,
-      UPSTREAM_MAX_RETRIES: '2',
-      UPSTREAM_TIMEOUT_MS: '3000',
-      BREAKER_THRESHOLD: '1000',
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
-  afterEach(() => alive(t));
+  const s = useAppWithFakeUpstream({ UPSTREAM_MAX_RETRIES: '2', UPSTREAM_TIMEOUT_MS: '3000', BREAKER_THRESHOLD: '1000' });
+  afterEach(() => alive(s.app));
 
   it('429 with Retry-After: waits that long, retries, succeeds', async () => {
-    fake.reset({ faults: [{ kind: 'status', status: 429, retryAfter: '1' }] });
+    s.fake.reset({ faults: [{ kind: 'status', status: 429, retryAfter: '1' }] });
     const started = Date.now();
-    const res = await request(t.url).post('/chat/complete').send(hello).expect(200);
+    const res = await request(s.app.url).post('/chat/complete').send(hello).expect(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(res.body.content).toBe(fakeReply(hello.messages));
-    expect(fake.counters.chat).toBe(2);
+    expect(s.fake.counters.chat).toBe(2);
   });
 
   it('500 then 200: retried (after a short backoff), succeeds', async () => {
-    fake.reset({ faults: [{ kind: 'status', status: 500 }] });
-    await request(t.url).post('/chat/complete').send(hello).expect(200);
-    expect(fake.counters.chat).toBe(2);
+    s.fake.reset({ faults: [{ kind: 'status', status: 500 }] });
+    await request(s.app.url).post('/chat/complete').send(hello).expect(200);
+    expect(s.fake.counters.chat).toBe(2);
   });
 
   it.each([
@@ -64,65 +39,65 @@ describe('fault matrix: retries, deadline, mapping (one upstream, UPSTREAM_MAX_R
     ['connection reset', { kind: 'reset' as const }],
     ['malformed JSON', { kind: 'malformed' as const }],
   ])('%s forever: 502 after N+1 = 3 attempts', async (_name, fault) => {
-    fake.reset({ fault });
-    const res = await request(t.url).post('/chat/complete').send(hello).expect(502);
+    s.fake.reset({ fault });
+    const res = await request(s.app.url).post('/chat/complete').send(hello).expect(502);
     expect(res.body.error.type).toBe('upstream_error');
-    expect(fake.counters.chat).toBe(3);
+    expect(s.fake.counters.chat).toBe(3);
   });
 
   it('a reset then 200: retried, succeeds', async () => {
-    fake.reset({ faults: [{ kind: 'reset' }] });
-    await request(t.url).post('/chat/complete').send(hello).expect(200);
-    expect(fake.counters.chat).toBe(2);
+    s.fake.reset({ faults: [{ kind: 'reset' }] });
+    await request(s.app.url).post('/chat/complete').send(hello).expect(200);
+    expect(s.fake.counters.chat).toBe(2);
   });
 
   it('a client error (404 unknown model) is not retried', async () => {
-    await request(t.url).post('/chat/complete').send({ ...hello, model: 'unknown-model' }).expect(400);
-    expect(fake.counters.chat).toBe(1);
+    await request(s.app.url).post('/chat/complete').send({ ...hello, model: 'unknown-model' }).expect(400);
+    expect(s.fake.counters.chat).toBe(1);
   });
 
   it('a Retry-After longer than the deadline left is not waited for: 429 at once, with it', async () => {
-    fake.reset({ fault: { kind: 'status', status: 429, retryAfter: '5' } });
+    s.fake.reset({ fault: { kind: 'status', status: 429, retryAfter: '5' } });
     const started = Date.now();
-    const res = await request(t.url).post('/chat/complete').send(hello).expect(429);
+    const res = await request(s.app.url).post('/chat/complete').send(hello).expect(429);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(res.headers['retry-after']).toBe('5');
-    expect(fake.counters.chat).toBe(1);
+    expect(s.fake.counters.chat).toBe(1);
   });
 
   it('one deadline for all attempts: a stall after a failure still ends in 504 at UPSTREAM_TIMEOUT_MS', async () => {
-    fake.reset({ faults: [{ kind: 'status', status: 500 }], fault: { kind: 'stall' } });
+    s.fake.reset({ faults: [{ kind: 'status', status: 500 }], fault: { kind: 'stall' } });
     const started = Date.now();
-    const res = await request(t.url).post('/chat/complete').send(hello).expect(504);
+    const res = await request(s.app.url).post('/chat/complete').send(hello).expect(504);
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(2900);
     expect(took).toBeLessThan(3800);
     expect(res.body.error.type).toBe('timeout_error');
-    expect(fake.counters.chat).toBe(2);
-    await fake.waitFor(() => fake.counters.inFlight === 0);
+    expect(s.fake.counters.chat).toBe(2);
+    await s.fake.waitFor(() => s.fake.counters.inFlight === 0);
   });
 
   it('a stream refused before it opened is retried; the client sees one clean stream', async () => {
-    fake.reset({ faults: [{ kind: 'status', status: 503 }] });
-    const res = await postSse(`${t.url}/chat/stream`, hello);
+    s.fake.reset({ faults: [{ kind: 'status', status: 503 }] });
+    const res = await postSse(`${s.app.url}/chat/stream`, hello);
     expect(res.status).toBe(200);
     expect(res.frames.at(-1)?.data).toBe('[DONE]');
-    expect(fake.counters.chat).toBe(2);
+    expect(s.fake.counters.chat).toBe(2);
   });
 
   it('a stream cut mid-way is not retried (bytes were sent): it ends with an SSE error event', async () => {
-    fake.reset({ fault: { kind: 'cut-stream', afterChunks: 2 } });
-    const res = await postSse(`${t.url}/chat/stream`, hello);
+    s.fake.reset({ fault: { kind: 'cut-stream', afterChunks: 2 } });
+    const res = await postSse(`${s.app.url}/chat/stream`, hello);
     expect(res.status).toBe(200);
     expect(res.frames.some((f) => f.event === 'error')).toBe(true);
-    expect(fake.counters.chat).toBe(1);
+    expect(s.fake.counters.chat).toBe(1);
   });
 
   it('embeddings batches are retried too', async () => {
-    fake.reset({ faults: [{ kind: 'status', status: 502 }] });
-    const res = await request(t.url).post('/embeddings').send({ texts: ['retry me'] }).expect(200);
+    s.fake.reset({ faults: [{ kind: 'status', status: 502 }] });
+    const res = await request(s.app.url).post('/embeddings').send({ texts: ['retry me'] }).expect(200);
     expect(res.body.embeddings).toHaveLength(1);
-    expect(fake.counters.embeddings).toBe(2);
+    expect(s.fake.counters.embeddings).toBe(2);
   });
 });
 
@@ -215,45 +190,30 @@ describe('fallback upstreams (UPSTREAMS)', () => {
 });
 
 describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=500)', () => {
-  let fake: FakeUpstream;
-  let t: TestApp;
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    t = await startTestApp({
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_API_KEY: KEY,
-      UPSTREAM_MAX_RETRIES: '0',
-      BREAKER_THRESHOLD: '3',
-      BREAKER_COOLDOWN_MS: '500',
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  const s = useAppWithFakeUpstream({ UPSTREAM_MAX_RETRIES: '0', BREAKER_THRESHOLD: '3', BREAKER_COOLDOWN_MS: '500' }, { resetBeforeEach: false });
 
   it('opens after 3 failures (the upstream then sees nothing), fails fast with 503, and closes after recovery', async () => {
-    fake.reset({ fault: { kind: 'status', status: 500 } });
-    for (let i = 0; i < 3; i++) await request(t.url).post('/chat/complete').send(hello).expect(502);
-    expect(fake.counters.chat).toBe(3);
+    s.fake.reset({ fault: { kind: 'status', status: 500 } });
+    for (let i = 0; i < 3; i++) await request(s.app.url).post('/chat/complete').send(hello).expect(502);
+    expect(s.fake.counters.chat).toBe(3);
 
     const started = Date.now();
-    const open = await request(t.url).post('/chat/complete').send(hello).expect(503);
+    const open = await request(s.app.url).post('/chat/complete').send(hello).expect(503);
     expect(Date.now() - started).toBeLessThan(200);
     expect(open.body.error).toEqual(expect.objectContaining({ type: 'upstream_error', code: 'upstream_circuit_open' }));
     expect(open.headers['retry-after']).toBe('1');
-    for (let i = 0; i < 5; i++) await request(t.url).post('/chat/complete').send(hello).expect(503);
-    expect(fake.counters.chat).toBe(3);
-    const ready = await request(t.url).get('/ready').expect(503);
+    for (let i = 0; i < 5; i++) await request(s.app.url).post('/chat/complete').send(hello).expect(503);
+    expect(s.fake.counters.chat).toBe(3);
+    const ready = await request(s.app.url).get('/ready').expect(503);
     expect(ready.body.error.upstream.upstreams).toEqual([expect.objectContaining({ name: 'default', breaker: 'open' })]);
 
-    fake.reset();
+    s.fake.reset();
     await sleep(600);
-    await request(t.url).post('/chat/complete').send(hello).expect(200);
-    expect(fake.counters.chat).toBe(1);
-    expect((await request(t.url).get('/ready')).body.details.upstream.upstreams[0].breaker).toBe('closed');
-    await request(t.url).post('/chat/complete').send(hello).expect(200);
-    await alive(t);
+    await request(s.app.url).post('/chat/complete').send(hello).expect(200);
+    expect(s.fake.counters.chat).toBe(1);
+    expect((await request(s.app.url).get('/ready')).body.details.upstream.upstreams[0].breaker).toBe('closed');
+    await request(s.app.url).post('/chat/complete').send(hello).expect(200);
+    await alive(s.app);
   });
 });
 
