@@ -32,7 +32,11 @@ const MESSAGES = [{ role: 'user', content: 'hello' }];
 
 const variants = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const children = new Set();
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+const tempDirs = [];
+process.on('exit', () => {
+  children.forEach((c) => c.kill('SIGKILL'));
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,6 +99,7 @@ for (const v of variants) {
   // ballast builds get `npm start`'s Node flags unless the variant names its own.
   const cmd = v.cmd ?? [process.execPath, ...(v.nodeArgs ?? BALLAST_NODE_ARGS), path.resolve(ROOT, v.entry ?? 'dist/main.js')];
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-'));
+  tempDirs.push(cwd);
   // The server's log goes to a file (as to a log shipper in production), not to a pipe this process
   // reads: the load generator must not also be the log consumer (see lib.mjs startBallast).
   const logPath = path.join(cwd, 'server.log');

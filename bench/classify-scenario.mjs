@@ -523,7 +523,8 @@ export async function runClassify(fake) {
       await wpool.close();
       if (w.bad || w.non2xx || w.errors) problems.push(`classify: warm-up of ballast-classify-q: bad ${w.bad}, non-2xx ${w.non2xx}, errors ${w.errors} (first: ${w.firstProblem})`);
     }
-    const instances = { small: { ...small, queue: cfg.over.smallQueue }, main: { ...bal, queue: cfg.maxQueue } };
+    // Object.assign, not a spread: `lines` is a getter that reads the log file when asked.
+    const instances = { small: Object.assign(small, { queue: cfg.over.smallQueue }), main: Object.assign(bal, { queue: cfg.maxQueue }) };
     const { factor, lowFactor } = cfg.over;
     out.overRows = [
       { key: 'single-small', inst: 'small', perRequest: 1, factor, name: `{text}, ${factor}×, CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue}` },
