@@ -27,7 +27,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { BENCH_MODEL, checkOne, makeTexts } from './classify-texts.mjs';
-import { listenOverflows } from './load-gen.mjs';
+import { checkedClosedLoop, listenOverflows } from './load-gen.mjs';
 import {
   BALLAST_LOG_LEVEL,
   JSON_HEADERS,
@@ -193,58 +193,22 @@ function checkAnswer(text, labels, perRequest) {
 }
 
 /**
- * Closed-loop load: `connections` workers on one Pool, each sending its next call as soon as the
- * previous one is answered, until `durationMs` has passed or stop() is called; then waits for the
- * calls still open. Every 200 body is checked.
+ * Closed-loop load (checkedClosedLoop): `connections` workers on one Pool, each sending its next call
+ * as soon as the previous one is answered, until `durationMs` has passed or stop() is called; then
+ * waits for the calls still open. Every 200 body is checked; any other status is non-2xx.
  */
 function closedLoop(pool, { connections, perRequest, durationMs = Infinity }) {
-  const r = { texts: 0, calls: 0, lat: [], non2xx: 0, errors: 0, bad: 0, statusCodes: {}, firstProblem: null, elapsedMs: 0 };
-  const t0 = performance.now();
-  let end = t0 + durationMs;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const { body, labels } = classifyBody(perRequest);
-      const start = performance.now();
-      let status = 0;
-      let text;
-      try {
-        const res = await pool.request({ method: 'POST', path: '/classify', headers: JSON_HEADERS, body });
-        status = res.statusCode;
-        text = await res.body.text();
-      } catch (err) {
-        r.errors++;
-        r.firstProblem ??= `transport error: ${err.code ?? ''} ${err.message}`;
-        continue;
-      }
-      const ms = performance.now() - start;
-      r.statusCodes[status] = (r.statusCodes[status] ?? 0) + 1;
-      if (status !== 200) {
-        r.non2xx++;
-        r.firstProblem ??= `status ${status}: ${text.slice(0, 200)}`;
-        continue;
-      }
-      const problem = checkAnswer(text, labels, perRequest);
-      if (problem) {
-        r.bad++;
-        r.firstProblem ??= problem;
-        continue;
-      }
-      r.calls++;
-      r.texts += perRequest;
-      r.lat.push(ms);
-    }
+  const makeRequest = () => {
+    const { body, labels } = classifyBody(perRequest);
+    return { kind: 'classify', path: '/classify', body, check: (status, headers, text) => checkAnswer(text, labels, perRequest) };
   };
-  const all = Promise.all(Array.from({ length: connections }, worker)).then(() => {
-    r.elapsedMs = performance.now() - t0;
-    r.lat = sortNum(r.lat);
-    r.textsPerSec = r.texts / (r.elapsedMs / 1000);
-    return r;
-  });
+  const load = checkedClosedLoop(pool, { workers: connections, makeRequest, durationMs, okStatus: (status) => status === 200 });
+  const done = load.done.then((r) => ({ texts: r.calls * perRequest, ...r, textsPerSec: (r.calls * perRequest) / (r.elapsedMs / 1000) }));
   return {
-    done: all,
+    done,
     stop() {
-      end = 0;
-      return all;
+      load.stop();
+      return done;
     },
   };
 }

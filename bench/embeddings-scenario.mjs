@@ -11,8 +11,8 @@
 // calls.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { checkedClosedLoop } from './load-gen.mjs';
 import {
   BALLAST_LOG_LEVEL,
   JSON_HEADERS,
@@ -56,75 +56,38 @@ const REPEATED_TEXTS = Array.from({ length: EMB_CFG.textsPerCall }, (_, i) => `b
 const REPEATED_BODY = JSON.stringify({ texts: REPEATED_TEXTS });
 
 /**
- * Closed-loop load: `concurrency` workers, each sending its next call as soon as the previous one is
- * answered, until `durationMs` has passed; then waits for the calls still open. Every answer is
- * checked (status 200, one vector of `dims` numbers per text); every `verifyEvery`-th call's vectors
- * are compared with fakeEmbedding(text) (right vectors, right order).
+ * Closed-loop load (checkedClosedLoop): `concurrency` workers, each sending its next call as soon as
+ * the previous one is answered, until `durationMs` has passed; then waits for the calls still open.
+ * Every answer is checked (status 2xx, one vector of `dims` numbers per text); every
+ * `verifyEvery`-th call's vectors are compared with fakeEmbedding(text) (right vectors, right order).
  */
 async function closedLoop(pool, { concurrency, durationMs, makeTexts, dims, verifyEvery, fakeEmbedding }) {
-  const lat = [];
-  let non2xx = 0;
-  let errors = 0;
-  let bad = 0;
   let verified = 0;
-  let firstProblem = null;
-  const statusCodes = {};
   let seq = 0;
-  const t0 = performance.now();
-  const end = t0 + durationMs;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const { texts, body } = makeTexts();
-      const verify = seq++ % verifyEvery === 0;
-      const start = performance.now();
-      let status = 0;
-      let text;
-      try {
-        const res = await pool.request({ method: 'POST', path: '/embeddings', headers: JSON_HEADERS, body });
-        status = res.statusCode;
-        text = await res.body.text();
-      } catch (err) {
-        errors++;
-        firstProblem ??= `transport error: ${err.code ?? ''} ${err.message}`;
-        continue;
+  const check = (text, texts, verify) => {
+    try {
+      const e = JSON.parse(text).embeddings;
+      if (!Array.isArray(e) || e.length !== texts.length) return `${Array.isArray(e) ? e.length : 'no'} embeddings for ${texts.length} texts`;
+      if (e.some((v) => !Array.isArray(v) || v.length !== dims)) return `a vector is not ${dims} numbers`;
+      if (!verify) return null;
+      verified++;
+      for (let i = 0; i < texts.length; i++) {
+        const want = fakeEmbedding(texts[i], dims);
+        if (want.some((x, k) => x !== e[i][k])) return `embeddings[${i}] is not the vector of texts[${i}]`;
       }
-      const ms = performance.now() - start;
-      statusCodes[status] = (statusCodes[status] ?? 0) + 1;
-      if (status < 200 || status >= 300) {
-        non2xx++;
-        firstProblem ??= `status ${status}: ${text.slice(0, 200)}`;
-        continue;
-      }
-      let problem = null;
-      try {
-        const j = JSON.parse(text);
-        const e = j.embeddings;
-        if (!Array.isArray(e) || e.length !== texts.length) problem = `${Array.isArray(e) ? e.length : 'no'} embeddings for ${texts.length} texts`;
-        else if (e.some((v) => !Array.isArray(v) || v.length !== dims)) problem = `a vector is not ${dims} numbers`;
-        else if (verify) {
-          verified++;
-          for (let i = 0; i < texts.length && !problem; i++) {
-            const want = fakeEmbedding(texts[i], dims);
-            if (want.some((x, k) => x !== e[i][k])) problem = `embeddings[${i}] is not the vector of texts[${i}]`;
-          }
-        }
-      } catch (err) {
-        problem = `unparsable body: ${err.message}`;
-      }
-      if (problem) {
-        bad++;
-        firstProblem ??= problem;
-        continue;
-      }
-      lat.push(ms);
+      return null;
+    } catch (err) {
+      return `unparsable body: ${err.message}`;
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsedMs = performance.now() - t0;
-  lat.sort((a, b) => a - b);
-  return { lat, ok: lat.length, non2xx, errors, bad, verified, statusCodes, firstProblem, elapsedMs };
+  const makeRequest = () => {
+    const { texts, body } = makeTexts();
+    const verify = seq++ % verifyEvery === 0;
+    return { kind: 'embeddings', path: '/embeddings', body, check: (status, headers, text) => check(text, texts, verify) };
+  };
+  const r = await checkedClosedLoop(pool, { workers: concurrency, makeRequest, durationMs }).done;
+  return { lat: r.lat, ok: r.calls, non2xx: r.non2xx, errors: r.errors, bad: r.bad, verified, statusCodes: r.statusCodes, firstProblem: r.firstProblem, elapsedMs: r.elapsedMs };
 }
-
 
 /** One call with a duplicate in it; checks the vectors and their order exactly. */
 async function smoke(origin, name, fakeEmbedding, dims) {

@@ -1,10 +1,11 @@
 // Load generator for the pressure and soak scenarios (bench/pressure-scenario.mjs,
-// bench/soak-scenario.mjs): closed loop (N workers, optionally paced to a fixed rate) or open loop (a
-// fixed rate, each request sent at its scheduled time whatever happened to the earlier ones), on one
-// undici Pool. Every request is recorded (kind, status, start, end, problem) so that latencies can be
-// split by status and kind (autocannon pools all latencies together), and so that throughput can be
-// counted in a steady-state window: answers that *arrived* in [windowStart, windowEnd), not "requests
-// started during the run" (which, with a 1 s upstream, undercounts by up to one round trip per run).
+// bench/soak-scenario.mjs; the classify and embeddings scenarios use checkedClosedLoop): closed
+// loop (N workers, optionally paced to a fixed rate) or open loop (a fixed rate, each request sent
+// at its scheduled time whatever happened to the earlier ones), on one undici Pool. Every request
+// is recorded (kind, status, start, end, problem) so that latencies can be split by status and kind
+// (autocannon pools all latencies together), and so that throughput can be counted in a
+// steady-state window: answers that *arrived* in [windowStart, windowEnd), not "requests started
+// during the run" (which, with a 1 s upstream, undercounts by up to one round trip per run).
 //
 // Each record also keeps ballast's own time from its Server-Timing header (ballast;dur=), so a tail
 // can be told apart: inside ballast, or in the kernel / the client's event loop.
@@ -49,10 +50,11 @@ export async function doRequest(pool, spec) {
  * Closed loop: `workers` loops, started evenly over `rampMs` (so hundreds of connections are not
  * opened in the same millisecond), each sending its next request as soon as the previous one is
  * answered; with `rate` > 0 each worker is paced to rate/workers requests per second (it waits for
- * its next slot; a late worker sends at once, without catching up). Runs for warmupMs + durationMs,
- * then waits for the requests still open. The window is [t0 + warmupMs, t0 + warmupMs + durationMs).
+ * its next slot; a late worker sends at once, without catching up). Runs for warmupMs + durationMs
+ * (or until `signal`, an AbortSignal, aborts), then waits for the requests still open. The window is
+ * [t0 + warmupMs, t0 + warmupMs + durationMs).
  */
-export async function closedLoop(pool, { workers, makeRequest, warmupMs, durationMs, rampMs = 0, rate = 0, onRecord }) {
+export async function closedLoop(pool, { workers, makeRequest, warmupMs, durationMs, rampMs = 0, rate = 0, onRecord, signal }) {
   const records = [];
   const t0 = performance.now();
   const end = t0 + warmupMs + durationMs;
@@ -63,11 +65,11 @@ export async function closedLoop(pool, { workers, makeRequest, warmupMs, duratio
     const startAt = t0 + (rampMs * i) / workers;
     let next = startAt;
     await sleep(Math.max(0, startAt - performance.now()));
-    while (performance.now() < end) {
+    while (performance.now() < end && !signal?.aborted) {
       if (period) {
         const wait = next - performance.now();
         if (wait > 0) await sleep(wait);
-        if (performance.now() >= end) break;
+        if (performance.now() >= end || signal?.aborted) break;
         next = Math.max(next + period, performance.now());
       }
       inFlight++;
@@ -80,6 +82,56 @@ export async function closedLoop(pool, { workers, makeRequest, warmupMs, duratio
   };
   await Promise.all(Array.from({ length: workers }, (_, i) => worker(i)));
   return { records, t0, windowStart: t0 + warmupMs, windowEnd: t0 + warmupMs + durationMs, endedAt: performance.now(), maxInFlight, lag: [] };
+}
+
+/**
+ * closedLoop (no warm-up, no ramp, no pacing) with running counts for scenarios that check every
+ * answer (classify, embeddings): runs until `durationMs` has passed or stop() is called, then waits
+ * for the requests still open. A spec's `check(status, headers, text)` is asked only about answers
+ * whose status passes `okStatus` (default 2xx). Resolves to { calls: good answers (ok status, check
+ * passed), lat: their latencies in ms (sorted), non2xx: answers with another status, errors: transport
+ * errors, bad: answers the check found a problem in, statusCodes: of every answer, firstProblem: the
+ * first of those three kinds (in the order answers arrived), elapsedMs: start → last open request
+ * answered }. Returns { done, stop() } (stop() resolves like done).
+ */
+export function checkedClosedLoop(pool, { workers, makeRequest, durationMs = Infinity, okStatus = (status) => status >= 200 && status < 300 }) {
+  const r = { calls: 0, lat: [], non2xx: 0, errors: 0, bad: 0, statusCodes: {}, firstProblem: null, elapsedMs: 0 };
+  const stopper = new AbortController();
+  const checkedRequest = () => {
+    const spec = makeRequest();
+    // a non-ok status becomes the record's problem too, for firstProblem (records keep no body)
+    return { ...spec, check: (status, headers, text) => (okStatus(status) ? (spec.check?.(status, headers, text) ?? null) : `status ${status}: ${text.slice(0, 200)}`) };
+  };
+  const onRecord = (rec) => {
+    if (rec.error) {
+      r.errors++;
+      r.firstProblem ??= `transport error: ${rec.error}`;
+      return;
+    }
+    r.statusCodes[rec.status] = (r.statusCodes[rec.status] ?? 0) + 1;
+    if (!okStatus(rec.status)) {
+      r.non2xx++;
+      r.firstProblem ??= rec.problem;
+    } else if (rec.problem) {
+      r.bad++;
+      r.firstProblem ??= rec.problem;
+    } else {
+      r.calls++;
+      r.lat.push(rec.end - rec.start);
+    }
+  };
+  const done = closedLoop(pool, { workers, makeRequest: checkedRequest, warmupMs: 0, durationMs, onRecord, signal: stopper.signal }).then((run) => {
+    r.elapsedMs = run.endedAt - run.t0;
+    r.lat = sortNum(r.lat);
+    return r;
+  });
+  return {
+    done,
+    stop() {
+      stopper.abort();
+      return done;
+    },
+  };
 }
 
 /**
