@@ -35,6 +35,15 @@ describe('LazyRequestLogger', () => {
     expect(JSON.stringify(lines)).not.toContain('sk-secret');
   });
 
+  it("reports a route's own log level before the child exists, and logs at it", () => {
+    const { lines, logger } = capture();
+    const lazy = new LazyRequestLogger(logger, { reqId: 'r-4' }, { level: 'warn' });
+    expect(lazy.level).toBe('warn');
+    lazy.info('below the route level');
+    lazy.warn('at the route level');
+    expect(lines).toEqual([expect.objectContaining({ level: 40, reqId: 'r-4', msg: 'at the route level' })]);
+  });
+
   it('passes a level change on to the real child only', () => {
     const { logger } = capture();
     const lazy = new LazyRequestLogger(logger, { reqId: 'r-3' }, undefined);

@@ -26,7 +26,7 @@ export class LazyRequestLogger {
   }
 
   get level(): LevelWithSilentOrString {
-    return this.made?.level ?? this.parent.level;
+    return this.made?.level ?? this.options?.level ?? this.parent.level;
   }
 
   set level(level: LevelWithSilentOrString) {
