@@ -5,7 +5,7 @@ type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /**
  * Fastify's per-request logger (`request.log`), made only when something logs through it. Fastify
- * builds a pino child per request by default: ~2 µs each with our redaction paths (every binding
+ * builds a pino child per request by default: ~2–3 µs each with our redaction paths (every binding
  * goes through the wildcard redactor), plus an object kept for the request's life. ballast's own
  * request line does not use it (request-lifecycle.ts), and Fastify logs through it only on errors,
  * so on the hot path nothing is made; the first call makes the real child, with the same bindings
