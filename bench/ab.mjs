@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import { BALLAST_NODE_ARGS } from './lib.mjs';
+import { BALLAST_NODE_ARGS, benchTempDir, tailLines } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
@@ -32,11 +32,7 @@ const MESSAGES = [{ role: 'user', content: 'hello' }];
 
 const variants = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const children = new Set();
-const tempDirs = [];
-process.on('exit', () => {
-  children.forEach((c) => c.kill('SIGKILL'));
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,8 +94,7 @@ for (const v of variants) {
   };
   // ballast builds get `npm start`'s Node flags unless the variant names its own.
   const cmd = v.cmd ?? [process.execPath, ...(v.nodeArgs ?? BALLAST_NODE_ARGS), path.resolve(ROOT, v.entry ?? 'dist/main.js')];
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-'));
-  tempDirs.push(cwd);
+  const cwd = benchTempDir('ab-');
   // The server's log goes to a file (as to a log shipper in production), not to a pipe this process
   // reads: the load generator must not also be the log consumer (see lib.mjs startBallast).
   const logPath = path.join(cwd, 'server.log');
@@ -107,8 +102,7 @@ for (const v of variants) {
   const cp = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1).map((a) => (a.startsWith('bench/') || a.startsWith('dist') ? path.resolve(ROOT, a) : a)), { cwd, env, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   children.add(cp);
-  let tail = '';
-  const readTail = () => (tail = fs.readFileSync(logPath, 'utf8').slice(-4000));
+  const readTail = () => tailLines(logPath).join('\n');
   const origin = `http://127.0.0.1:${port}`;
   const body = v.body ?? JSON.stringify({ messages: MESSAGES });
   const reqPath = v.path ?? '/chat/complete';
@@ -124,7 +118,7 @@ for (const v of variants) {
     }
     await sleep(100);
   }
-  targets.push({ name: v.name, origin, pid: cp.pid, path: reqPath, body, tailRef: readTail });
+  targets.push({ name: v.name, origin, pid: cp.pid, path: reqPath, body });
 }
 console.log(`load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${targets.map((t) => t.name).join(', ')}`);
 

@@ -87,11 +87,18 @@ export function tailLines(file, max = 60) {
   }
 }
 
-// Temp dirs of the ballast processes (their log files are read until the end), removed at exit.
+// Temp dirs of the servers started here (their log files are read until the end), removed at exit.
 const tempDirs = new Set();
 process.on('exit', () => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A fresh temp dir (a server's working dir and log), removed when this process exits. */
+export function benchTempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
 
 export function waitForReady(cp, name, timeoutMs = 15000) {
   return new Promise((resolve, reject) => {
@@ -200,8 +207,7 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
     ...(process.env.BENCH_BALLAST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BALLAST_NODE_OPTIONS } : {}),
     ...opts.env,
   };
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
-  tempDirs.add(cwd);
+  const cwd = benchTempDir('ballast-bench-');
   // stdout and stderr to a file, not to this process (see tailLines).
   const logFile = path.join(cwd, 'ballast.log');
   const logFd = fs.openSync(logFile, 'a');
