@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -430,5 +430,20 @@ describe('docker-compose.yml', () => {
         if (!/^[./~]/.test(source)) expect(compose.volumes).toHaveProperty(source);
       }
     }
+  });
+});
+
+describe('.npmrc', () => {
+  it("makes onnxruntime-node's install script skip its download (npm install must work offline), even without the env var", () => {
+    const env = { ...process.env };
+    delete env.ONNXRUNTIME_NODE_INSTALL;
+    delete env.ONNXRUNTIME_NODE_INSTALL_CUDA;
+    // What the install script itself decides, in the environment npm gives the project's scripts.
+    const decided = execFileSync(
+      'npm',
+      ['exec', '--offline', '-c', 'node -p "require(\'./node_modules/onnxruntime-node/script/install-utils.js\').parseInstallFlag()"'],
+      { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    expect(decided.trim()).toBe('false');
   });
 });
