@@ -4,18 +4,29 @@
 // latency percentiles next to the scavenge / mark-compact pause distribution from the trace.
 //   FLAGS="--max-semi-space-size=16" node bench/experiments/classify-gc.mjs   (needs dist-bench/models)
 // CLASSIFIER_MAX_QUEUE (default 256) and CLASSIFIER_NICE are passed on to ballast when set.
-import { spawn } from 'node:child_process';
+// LOOP_GAPS=1 also loads loop-gaps-preload.mjs (event-loop stalls vs GC pauses, run-queue wait).
+// WORKER_SCHED_IDLE=1 moves the classifier worker's threads (those at CLASSIFIER_NICE) to the
+// SCHED_IDLE policy with `chrt --idle` once the model has loaded (an experiment, not a setting).
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Pool } from 'undici';
 import { openLoop, summarize } from '../load-gen.mjs';
 const flags = (process.env.FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
 const out = fs.openSync('/tmp/gc-trace.txt', 'w');
-const cp = spawn(process.execPath, [...flags, '--trace-gc', 'dist/main.js'], {
+const preload = process.env.LOOP_GAPS === '1' ? ['--import', new URL('./loop-gaps-preload.mjs', import.meta.url).pathname] : [];
+const cp = spawn(process.execPath, [...flags, ...preload, '--trace-gc', 'dist/main.js'], {
   env: { PATH: process.env.PATH, PORT: '3994', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info', LOCAL_MODEL: 'bench-sentiment', LOCAL_MODEL_PATH: `${process.cwd()}/dist-bench/models`, ALLOW_REMOTE_MODELS: 'false', LOCAL_MODEL_FALLBACK: '', CLASSIFIER_THREADS: '1', CLASSIFIER_MAX_QUEUE: process.env.CLASSIFIER_MAX_QUEUE ?? '256', ...(process.env.CLASSIFIER_NICE ? { CLASSIFIER_NICE: process.env.CLASSIFIER_NICE } : {}) },
   stdio: ['ignore', out, out],
 });
 process.on('exit', () => cp.kill('SIGKILL'));
 await new Promise((r) => setTimeout(r, 4000));
+if (process.env.WORKER_SCHED_IDLE === '1') {
+  const nice = Number(process.env.CLASSIFIER_NICE ?? 10);
+  for (const tid of fs.readdirSync(`/proc/${cp.pid}/task`)) {
+    const fields = fs.readFileSync(`/proc/${cp.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+    if (Number(fields[16]) === nice) spawnSync('chrt', ['--idle', '-p', '0', tid], { stdio: 'inherit' });
+  }
+}
 const pool = new Pool('http://127.0.0.1:3994', { connections: 4096, pipelining: 1 });
 let n = 0;
 const t0 = performance.now();
@@ -37,4 +48,6 @@ for (const k of ['scavenge', 'mark-compact']) {
   const a = pauses.filter((x) => x.kind === k).map((x) => x.ms).sort((x, y) => x - y);
   if (a.length) console.log(`${k}: n=${a.length} p50 ${p(a, 0.5).toFixed(2)} p90 ${p(a, 0.9).toFixed(2)} max ${a.at(-1).toFixed(2)} ms, total ${a.reduce((x, y) => x + y, 0).toFixed(0)} ms`);
 }
+const gaps = fs.readFileSync('/tmp/gc-trace.txt', 'utf8').split('\n').find((l) => l.startsWith('LOOP-GAPS'));
+if (gaps) console.log(gaps);
 process.exit(0);
