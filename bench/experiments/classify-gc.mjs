@@ -43,8 +43,12 @@ await pool.destroy();
 cp.kill();
 await new Promise((r) => setTimeout(r, 500));
 const trace = fs.readFileSync('/tmp/gc-trace.txt', 'utf8').split('\n').filter((l) => /Scavenge|Mark-Compact|Mark-Sweep/.test(l));
-const pauses = trace.map((l) => ({ kind: l.includes('Scavenge') ? 'scavenge' : 'mark-compact', ms: Number(/MB, ([\d.]+) \/ /.exec(l)?.[1] ?? NaN) })).filter((x) => !Number.isNaN(x.ms));
-for (const k of ['scavenge', 'mark-compact']) {
+// Each trace line names its isolate ([pid:0x...]); the main thread's is the first to collect (the
+// worker starts later). Its pauses are the ones that stall the event loop; the worker's are listed apart.
+const isolate = (l) => /^\[\d+:(0x[0-9a-f]+)\]/.exec(l)?.[1];
+const mainIsolate = isolate(trace[0] ?? '');
+const pauses = trace.map((l) => ({ kind: `${l.includes('Scavenge') ? 'scavenge' : 'mark-compact'}${isolate(l) === mainIsolate ? '' : ' (worker)'}`, ms: Number(/MB, ([\d.]+) \/ /.exec(l)?.[1] ?? NaN) })).filter((x) => !Number.isNaN(x.ms));
+for (const k of ['scavenge', 'mark-compact', 'scavenge (worker)', 'mark-compact (worker)']) {
   const a = pauses.filter((x) => x.kind === k).map((x) => x.ms).sort((x, y) => x - y);
   if (a.length) console.log(`${k}: n=${a.length} p50 ${p(a, 0.5).toFixed(2)} p90 ${p(a, 0.9).toFixed(2)} max ${a.at(-1).toFixed(2)} ms, total ${a.reduce((x, y) => x + y, 0).toFixed(0)} ms`);
 }
