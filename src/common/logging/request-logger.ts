@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn } from 'pino';
-
-type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import { LOG_LEVELS } from '../../config/environment.schema.js';
 
 /**
  * Fastify's per-request logger (`request.log`), made only when something logs through it. Fastify
@@ -46,7 +45,7 @@ export class LazyRequestLogger {
   declare silent: LogFn;
 }
 
-for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly Level[]) {
+for (const level of LOG_LEVELS) {
   Object.defineProperty(LazyRequestLogger.prototype, level, {
     value: function (this: LazyRequestLogger, ...args: unknown[]): void {
       const logger = this.logger;
