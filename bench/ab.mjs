@@ -8,7 +8,9 @@
 // variants.json: [{ "name": "base", "entry": "dist/main.js", "env": {...}, "nodeArgs": [...] },
 //                 { "name": "x", "cmd": ["node", "bench/experiments/hello.mjs"], "path": "/hello", "body": "{}" }]
 // Entries default to ballast's `POST /chat/complete`; every variant gets PORT/HOST and ballast's env.
-// Env: AB_ROUNDS (default 10), AB_PER_ROUND (300), AB_C64_SEC (5, 0 = skip), AB_REPEAT_C64 (1).
+// Env: AB_ROUNDS (default 10), AB_PER_ROUND (300), AB_C64_SEC (5, 0 = skip), AB_REPEAT_C64 (1),
+// AB_C64_RATE (req/s over all 64 connections; default unlimited). At a fixed rate below every
+// server's capacity, CPU µs per request no longer depends on how saturated each server was.
 import { spawn, fork } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -27,6 +29,7 @@ const ROUNDS = Number(process.env.AB_ROUNDS ?? 10);
 const PER_ROUND = Number(process.env.AB_PER_ROUND ?? 300);
 const C64_SEC = Number(process.env.AB_C64_SEC ?? 5);
 const REPEAT_C64 = Number(process.env.AB_REPEAT_C64 ?? 1);
+const C64_RATE = process.env.AB_C64_RATE ? Number(process.env.AB_C64_RATE) : undefined;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const MESSAGES = [{ role: 'user', content: 'hello' }];
 
@@ -159,7 +162,7 @@ if (C64_SEC > 0) {
   for (let rep = 0; rep < REPEAT_C64; rep++) {
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(k + rep) % targets.length];
-      const opts = { url: t.origin + t.path, method: 'POST', headers: JSON_HEADERS, body: t.body, connections: 64, pipelining: 1 };
+      const opts = { url: t.origin + t.path, method: 'POST', headers: JSON_HEADERS, body: t.body, connections: 64, pipelining: 1, ...(C64_RATE ? { overallRate: C64_RATE } : {}) };
       await autocannon({ ...opts, duration: 1 });
       const c0 = cpuNs(t.pid);
       const r = await autocannon({ ...opts, duration: C64_SEC });
@@ -192,7 +195,7 @@ for (const t of targets) {
 }
 const out = rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
 console.log(out);
-console.log(`rounds ${ROUNDS}×${PER_ROUND}, c64 ${C64_SEC}s×${REPEAT_C64}; load now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`rounds ${ROUNDS}×${PER_ROUND}, c64 ${C64_SEC}s×${REPEAT_C64}${C64_RATE ? ` at ${C64_RATE} req/s` : ''}; load now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 for (const c of children) c.kill('SIGTERM');
 await sleep(300);
 process.exit(0);

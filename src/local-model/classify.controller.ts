@@ -1,17 +1,16 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { InvalidRequestError } from '../common/errors/index.js';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
-import { RequestContext } from '../common/http/request-context.js';
-import { Ctx } from '../common/http/request-context.decorator.js';
+import type { CheckedRequest } from '../common/http/request-context.decorator.js';
 import { ClassifierService } from './classifier.service.js';
 import { ClassifyRequestDto } from './dto/classify-request.dto.js';
 import { CLASSIFY_REQUEST_SCHEMA } from './dto/classify-request.schema.js';
 import { ClassifyManyResponseDto, ClassifyOneResponseDto } from './dto/classify-response.dto.js';
 
-/** The body as the route schema left it; a type, not the DTO class, so the ValidationPipe leaves it alone. */
-type ClassifyRequest = Pick<ClassifyRequestDto, keyof ClassifyRequestDto>;
+/** The request whose body the route schema (CLASSIFY_REQUEST_SCHEMA) has checked. */
+type ClassifyCall = CheckedRequest<Pick<ClassifyRequestDto, keyof ClassifyRequestDto>>;
 
 @ApiTags('classify')
 @ApiBearerAuth()
@@ -32,7 +31,8 @@ export class ClassifyController {
   @ApiBody({ type: ClassifyRequestDto })
   @RouteSchema({ body: CLASSIFY_REQUEST_SCHEMA })
   @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(ClassifyOneResponseDto) }, { $ref: getSchemaPath(ClassifyManyResponseDto) }] } })
-  classify(@Body() dto: ClassifyRequest, @Ctx() ctx: RequestContext): Promise<ClassifyOneResponseDto | ClassifyManyResponseDto> {
+  classify(@Req() call: ClassifyCall): Promise<ClassifyOneResponseDto | ClassifyManyResponseDto> {
+    const { body: dto, ballast: ctx } = call;
     if ((dto.text === undefined) === (dto.texts === undefined)) {
       throw new InvalidRequestError('Give either `text` (one string) or `texts` (an array of strings)', { param: 'text' });
     }

@@ -1,9 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
-import { RequestContext } from '../common/http/request-context.js';
-import { Ctx } from '../common/http/request-context.decorator.js';
+import type { CheckedRequest } from '../common/http/request-context.decorator.js';
 import { SseResponder } from '../common/sse/sse.responder.js';
 import { OpenAiChatCompletionRequestDoc, OpenAiEmbeddingListDoc, OpenAiEmbeddingsRequestDoc, OpenAiModelListDoc } from './dto/openai-docs.dto.js';
 import { OpenAiChatService } from './openai-chat.service.js';
@@ -33,8 +32,9 @@ export class OpenAiController {
   @ApiBody({ type: OpenAiChatCompletionRequestDoc })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ description: 'A `chat.completion` object, or the event stream' })
-  async chatCompletions(@Body() body: unknown, @Ctx() ctx: RequestContext, @Res() reply: FastifyReply): Promise<void> {
-    const request = this.chat.check(body);
+  async chatCompletions(@Req() call: CheckedRequest, @Res() reply: FastifyReply): Promise<void> {
+    const ctx = call.ballast;
+    const request = this.chat.check(call.body);
     if (request.stream) return this.sse.relay(reply, ctx, this.chat.stream(request, ctx));
     const completion = await this.chat.complete(request, ctx);
     await reply.code(200).send(completion);
@@ -45,14 +45,14 @@ export class OpenAiController {
   @ApiOperation({ summary: 'OpenAI embeddings (batched, deduplicated, cached like /embeddings)' })
   @ApiBody({ type: OpenAiEmbeddingsRequestDoc })
   @ApiOkResponse({ type: OpenAiEmbeddingListDoc })
-  createEmbeddings(@Body() body: unknown, @Ctx() ctx: RequestContext): Promise<OpenAiEmbeddingList> {
-    return this.embeddings.create(body, ctx);
+  createEmbeddings(@Req() call: CheckedRequest): Promise<OpenAiEmbeddingList> {
+    return this.embeddings.create(call.body, call.ballast);
   }
 
   @Get('models')
   @ApiOperation({ summary: "The upstream's models and the local classifier model" })
   @ApiOkResponse({ type: OpenAiModelListDoc })
-  listModels(@Ctx() ctx: RequestContext): Promise<OpenAiModelListDoc> {
-    return this.models.list(ctx);
+  listModels(@Req() call: CheckedRequest): Promise<OpenAiModelListDoc> {
+    return this.models.list(call.ballast);
   }
 }
