@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterOfCounts, SeriesHistogram } from './series-histogram.js';
 
 /** Latency buckets in seconds: sub-millisecond (ballast's own time) up to a minute (long streams). */
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -15,33 +16,35 @@ const BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048];
 export class MetricsService {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
-    name: 'ballast_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status (499: the client left first)',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly httpDuration = new Histogram({
-    name: 'ballast_http_request_duration_seconds',
-    help: 'Time from request to the end of the response (streams: their whole life), by method, route and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: SECONDS,
-    registers: [this.registry],
-  });
-  readonly ownTime = new Histogram({
-    name: 'ballast_overhead_seconds',
-    help: "ballast's own time per request: total minus time waiting on upstreams (what Server-Timing reports)",
-    labelNames: ['route'] as const,
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [this.registry],
-  });
-  readonly upstreamDuration = new Histogram({
-    name: 'ballast_upstream_request_duration_seconds',
-    help: 'Upstream attempts (to the answer, or to the headers of a stream), by upstream and outcome',
-    labelNames: ['upstream', 'outcome'] as const,
-    buckets: SECONDS,
-    registers: [this.registry],
-  });
+  // The four per-request series are SeriesHistograms (recorded without prom-client's per-call
+  // label work, see series-histogram.ts); everything else is plain prom-client.
+  readonly httpDuration = new SeriesHistogram(
+    'ballast_http_request_duration_seconds',
+    'Time from request to the end of the response (streams: their whole life), by method, route and status',
+    ['method', 'route', 'status'],
+    SECONDS,
+    this.registry,
+  );
+  readonly httpRequests = new CounterOfCounts(
+    'ballast_http_requests_total',
+    'HTTP requests answered, by method, route pattern and status (499: the client left first)',
+    this.httpDuration,
+    this.registry,
+  );
+  readonly ownTime = new SeriesHistogram(
+    'ballast_overhead_seconds',
+    "ballast's own time per request: total minus time waiting on upstreams (what Server-Timing reports)",
+    ['route'],
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    this.registry,
+  );
+  readonly upstreamDuration = new SeriesHistogram(
+    'ballast_upstream_request_duration_seconds',
+    'Upstream attempts (to the answer, or to the headers of a stream), by upstream and outcome',
+    ['upstream', 'outcome'],
+    SECONDS,
+    this.registry,
+  );
   readonly upstreamErrors = new Counter({
     name: 'ballast_upstream_errors_total',
     help: 'Failed upstream attempts, by upstream and outcome (upstream_http_error, upstream_timeout, ...)',

@@ -164,12 +164,12 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
       const started = performance.now();
       try {
         const result = await attempt(target);
-        this.metrics.upstreamDuration.observe({ upstream: target.name, outcome: 'ok' }, (performance.now() - started) / 1000);
+        this.metrics.upstreamDuration.series(target.name, 'ok').observe((performance.now() - started) / 1000);
         return result;
       } catch (error) {
         const mappedError = mapTransportError(error, deadline.cause, timeoutMs);
         const outcome = mappedError instanceof ApiError ? (mappedError.code ?? mappedError.type) : 'cancelled';
-        this.metrics.upstreamDuration.observe({ upstream: target.name, outcome }, (performance.now() - started) / 1000);
+        this.metrics.upstreamDuration.series(target.name, outcome).observe((performance.now() - started) / 1000);
         this.metrics.upstreamErrors.inc({ upstream: target.name, outcome });
         throw mappedError;
       }

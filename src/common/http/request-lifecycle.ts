@@ -28,10 +28,8 @@ export function registerRequestLifecycle(fastify: FastifyInstance, metrics: Metr
       const now = performance.now();
       const route = request.routeOptions.url ?? 'unmatched';
       const durationMs = now - ctx.startedAt;
-      const labels = { method: request.method, route, status };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, durationMs / 1000);
-      metrics.ownTime.observe({ route }, ctx.ownMs(now) / 1000);
+      metrics.httpDuration.series(request.method, route, status).observe(durationMs / 1000);
+      metrics.ownTime.series(route).observe(ctx.ownMs(now) / 1000);
       const fields = {
         reqId: request.id,
         method: request.method,
