@@ -72,6 +72,8 @@ describe('request log', () => {
 
   it('writes one line per request with id, route, status and durations, and never the key', async () => {
     await request(s.app.url).post('/chat/complete').set('x-request-id', 'trace-1').send(hello).expect(200);
+    // Request lines are written in batches a few ms after the response (DeferredLines).
+    await s.fake.waitFor(() => logs().some((l) => l.reqId === 'trace-1'));
     const line = logs().find((l) => l.reqId === 'trace-1');
     expect(line).toMatchObject({ route: '/chat/complete', status: 200, durationMs: expect.any(Number), upstreamMs: expect.any(Number) });
     expect(lines.join('\n')).not.toContain('sk-never-logged');

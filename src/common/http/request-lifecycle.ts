@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { MetricsService } from '../../metrics/metrics.service.js';
+import { DeferredLines } from '../logging/deferred-lines.js';
 import { RequestContext } from './request-context.js';
 
 /** Status we log for a request whose client left before the answer was written (nginx's convention). */
@@ -16,7 +17,12 @@ export function registerRequestLifecycle(fastify: FastifyInstance, metrics: Metr
   fastify.decorateRequest('ballast', null as unknown as RequestContext);
   // The request line carries only fields set here (no header, body or key), so it skips redaction,
   // which cost ~17 µs a line (pino's redact copies the object to censor 21 paths).
-  const lines = fastify.log.child({}, { redact: [] });
+  // Written in batches a few ms after the response (deferred-lines.ts), off the next request's path.
+  const lines = new DeferredLines(fastify.log.child({}, { redact: [] }));
+  fastify.addHook('onClose', (_instance, done) => {
+    lines.close();
+    done();
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     const ctx = new RequestContext();
     request.ballast = ctx;
