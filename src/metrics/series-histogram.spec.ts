@@ -40,14 +40,15 @@ describe('SeriesHistogram', () => {
     const histogram = new SeriesHistogram('x_seconds', 'help', ['upstream', 'outcome'], BOUNDS, new Registry());
     expect(histogram.series('a', 'ok')).toBe(histogram.series('a', 'ok'));
     expect(histogram.series('a', 'ok')).not.toBe(histogram.series('a', 'upstream_timeout'));
-    // Joined keys must not collide across label boundaries.
     expect(histogram.series('a b', 'c')).not.toBe(histogram.series('a', 'b c'));
+    expect(histogram.series('b', 'ok')).not.toBe(histogram.series('a', 'ok'));
   });
 
   it('refuses the wrong number of label values and buckets that do not increase', () => {
-    const histogram = new SeriesHistogram('y_seconds', 'help', ['route'], BOUNDS, new Registry());
-    expect(() => histogram.series('a', 'b')).toThrow('expected 1 label values, got 2');
-    expect(() => new SeriesHistogram('z_seconds', 'help', [], [1, 1], new Registry())).toThrow('buckets must increase');
+    const histogram = new SeriesHistogram('y_seconds', 'help', ['route', 'status'], BOUNDS, new Registry());
+    expect(() => histogram.series('a')).toThrow('expected 2 label values, got 1');
+    expect(() => new SeriesHistogram('w_seconds', 'help', [], BOUNDS, new Registry())).toThrow('one to three labels');
+    expect(() => new SeriesHistogram('z_seconds', 'help', ['x'], [1, 1], new Registry())).toThrow('buckets must increase');
   });
 
   it('starts again from nothing after reset', async () => {

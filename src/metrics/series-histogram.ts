@@ -45,7 +45,10 @@ interface ExportedValue {
 export class SeriesHistogram<L extends string = string> {
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
-  private readonly all = new Map<string, HistogramSeries>();
+  /** Every series, in the order made (the export order). */
+  private all: HistogramSeries[] = [];
+  /** label value → … → series, one level per label. */
+  private index = new Map<LabelValue, unknown>();
 
   constructor(
     readonly name: string,
@@ -54,34 +57,57 @@ export class SeriesHistogram<L extends string = string> {
     private readonly bounds: readonly number[],
     registry: Registry,
   ) {
-    if (bounds.some((b, i) => i > 0 && b <= bounds[i - 1])) throw new Error(`${name}: buckets must increase`);
+    if (bounds.some((b, i) => i > 0 && b <= bounds[i - 1]!)) throw new Error(`${name}: buckets must increase`);
+    if (labelNames.length < 1 || labelNames.length > 3) throw new Error(`${name}: one to three labels`);
     // The Registry formats any object with prom-client's metric shape (name, help, type, get()).
     registry.registerMetric(this as unknown as Metric);
   }
 
-  /** The series for these label values, in `labelNames` order; made on first use. */
-  series(...values: LabelValue[]): HistogramSeries {
-    const key = values.length === 1 ? String(values[0]) : values.join('\u0000');
-    let series = this.all.get(key);
+  /**
+   * The series for these label values, in `labelNames` order (at most three); made on first use.
+   * Looked up through one Map per label keyed by the values themselves, not a joined string: the
+   * callers pass the same string instances every time (route patterns, method names, upstream
+   * names), whose hashes V8 keeps, so a lookup builds nothing. Give a label the same type every
+   * time (status as a number, say): 200 and "200" would be two series.
+   */
+  series(a: LabelValue, b?: LabelValue, c?: LabelValue): HistogramSeries {
+    let level: Map<LabelValue, unknown> = this.index;
+    const depth = this.labelNames.length;
+    for (let i = 0; i < depth - 1; i++) {
+      const value = i === 0 ? a : i === 1 ? b : c;
+      let next = level.get(value as LabelValue) as Map<LabelValue, unknown> | undefined;
+      if (next === undefined) level.set(value as LabelValue, (next = new Map()));
+      level = next;
+    }
+    const last = depth === 1 ? a : depth === 2 ? b : c;
+    let series = level.get(last as LabelValue) as HistogramSeries | undefined;
     if (series === undefined) {
-      if (values.length !== this.labelNames.length) throw new Error(`${this.name}: expected ${this.labelNames.length} label values, got ${values.length}`);
-      const labels: Record<string, string> = {};
-      this.labelNames.forEach((name, i) => (labels[name] = String(values[i])));
-      series = new HistogramSeries(labels, this.bounds);
-      this.all.set(key, series);
+      series = this.create([a, b, c].slice(0, depth));
+      level.set(last as LabelValue, series);
     }
     return series;
   }
 
+  private create(values: Array<LabelValue | undefined>): HistogramSeries {
+    const labels: Record<string, string> = {};
+    values.forEach((value, i) => {
+      if (value === undefined) throw new Error(`${this.name}: expected ${this.labelNames.length} label values, got ${i}`);
+      labels[this.labelNames[i]!] = String(value);
+    });
+    const series = new HistogramSeries(labels, this.bounds);
+    this.all.push(series);
+    return series;
+  }
+
   /** Every series so far (for views such as `counterOfCounts`). */
-  get allSeries(): IterableIterator<HistogramSeries> {
-    return this.all.values();
+  get allSeries(): readonly HistogramSeries[] {
+    return this.all;
   }
 
   /** prom-client's Registry reads this for the text format: bucket lines carry `le`, the series labels are shared. */
   async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportedValue[] }> {
     const values: ExportedValue[] = [];
-    for (const series of this.all.values()) {
+    for (const series of this.all) {
       let cumulative = 0;
       this.bounds.forEach((bound, i) => {
         cumulative += series.counts[i];
@@ -102,7 +128,8 @@ export class SeriesHistogram<L extends string = string> {
   }
 
   reset(): void {
-    this.all.clear();
+    this.all = [];
+    this.index = new Map();
   }
 }
 
@@ -124,7 +151,7 @@ export class CounterOfCounts {
   }
 
   async get(): Promise<{ name: string; help: string; type: 'counter'; aggregator: 'sum'; values: Array<{ value: number; labels: Record<string, string> }> }> {
-    const values = [...this.source.allSeries].map((series) => ({ value: series.count, labels: series.labels }));
+    const values = this.source.allSeries.map((series) => ({ value: series.count, labels: series.labels }));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
