@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { LazyAbortSignal } from '../cancellation/lazy-abort-signal.js';
 import { ClientClosedError, ShuttingDownError } from '../errors/index.js';
 
 /** Why a request's work is being cancelled: its client left, or the server is shutting down past its grace period. */
@@ -15,14 +16,12 @@ export class RequestContext {
   /** Who is calling: the short hash id of their API key (never the key), once authenticated. */
   clientId?: string;
   private cancelledBy: CancelReason | null = null;
-  // Made on first use: most requests never need a signal, and AbortControllers are not free.
-  private controller?: AbortController;
+  private readonly lazySignal = new LazyAbortSignal();
   private readonly cancelListeners = new Set<(reason: CancelReason) => void>();
 
+  /** Fires when the request's work is cancelled (made on first use). */
   get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.cancelledBy) this.controller.abort();
-    return this.controller.signal;
+    return this.lazySignal.get(this.cancelledBy !== null);
   }
 
   get clientClosed(): boolean {
@@ -50,7 +49,7 @@ export class RequestContext {
   cancel(reason: CancelReason): void {
     if (this.cancelledBy) return;
     this.cancelledBy = reason;
-    this.controller?.abort();
+    this.lazySignal.abort();
     for (const listener of this.cancelListeners) listener(reason);
     this.cancelListeners.clear();
   }

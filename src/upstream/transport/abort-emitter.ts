@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { LazyAbortSignal } from '../../common/cancellation/lazy-abort-signal.js';
 
 /**
  * A one-shot cancellation in the form undici's `signal` option also takes (an EventEmitter that
@@ -8,18 +9,16 @@ import { EventEmitter } from 'node:events';
  */
 export class AbortEmitter extends EventEmitter {
   aborted = false;
-  private controller?: AbortController;
+  private readonly lazySignal = new LazyAbortSignal();
 
   get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.aborted) this.controller.abort();
-    return this.controller.signal;
+    return this.lazySignal.get(this.aborted);
   }
 
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.controller?.abort();
+    this.lazySignal.abort();
     this.emit('abort');
   }
 }
