@@ -48,17 +48,25 @@ describe('DeferredLines', () => {
     lines.close();
   });
 
-  it('writes what is pending when closed and when the process exits, and stops listening for exit once closed', () => {
-    const { logger, written } = fakeLogger();
+  it('writes what is pending when closed and when the process exits, with one exit listener for all of them', () => {
+    const a = fakeLogger();
+    const b = fakeLogger();
+    const first = new DeferredLines(a.logger, 60_000);
     const before = process.listenerCount('exit');
-    const lines = new DeferredLines(logger, 60_000);
-    expect(process.listenerCount('exit')).toBe(before + 1);
-    lines.info({ n: 1 }, 'a');
+    const second = new DeferredLines(b.logger, 60_000);
+    expect(process.listenerCount('exit')).toBe(before); // no listener per instance
+    first.info({ n: 1 }, 'a');
+    second.info({ n: 2 }, 'b');
     process.listeners('exit')[0]!.call(process, 0); // what Node does at exit; ours runs first
-    expect(written).toHaveLength(1);
-    lines.warn({ n: 2 }, 'b');
-    lines.close();
-    expect(written).toHaveLength(2);
-    expect(process.listenerCount('exit')).toBe(before);
+    expect(a.written).toHaveLength(1);
+    expect(b.written).toHaveLength(1);
+    second.warn({ n: 3 }, 'c');
+    second.close();
+    expect(b.written).toHaveLength(2);
+    second.info({ n: 4 }, 'd'); // after close: only a timer (60 s here) or nothing would write it
+    process.listeners('exit')[0]!.call(process, 0);
+    expect(b.written).toHaveLength(2);
+    second.flush(); // clears its timer
+    first.close();
   });
 });

@@ -5,6 +5,20 @@ export const REQUEST_LINE_DELAY_MS = 10;
 
 type Level = 'info' | 'warn';
 
+/** Every DeferredLines not yet closed; one exit listener for all of them (a process may run several apps). */
+const open = new Set<DeferredLines>();
+let exitListener: (() => void) | undefined;
+
+function flushAllAtExit(lines: DeferredLines): void {
+  open.add(lines);
+  if (exitListener) return;
+  exitListener = () => {
+    for (const each of open) each.flush();
+  };
+  // First in line at exit, so the lines are in the log stream before it is flushed synchronously.
+  process.prependListener('exit', exitListener);
+}
+
 /**
  * The per-request log lines, handed to pino a few milliseconds late and in batches. A line is
  * made when the response has gone out, which is just when a keep-alive client sends its next
@@ -22,8 +36,7 @@ export class DeferredLines {
     private readonly logger: FastifyBaseLogger,
     private readonly delayMs = REQUEST_LINE_DELAY_MS,
   ) {
-    // First in line at exit, so the lines are in the log stream before it is flushed synchronously.
-    process.prependListener('exit', this.flush);
+    flushAllAtExit(this);
   }
 
   info(fields: object, msg: string): void {
@@ -43,10 +56,10 @@ export class DeferredLines {
     for (let i = 0; i < lines.length; i += 3) this.logger[lines[i] as Level](lines[i + 1] as object, lines[i + 2] as string);
   };
 
-  /** Writes what is pending and stops listening for the process's exit (the server is closing). */
+  /** Writes what is pending; nothing is written at exit for it any more (the server is closing). */
   close(): void {
     this.flush();
-    process.removeListener('exit', this.flush);
+    open.delete(this);
   }
 
   private push(level: Level, fields: object, msg: string): void {

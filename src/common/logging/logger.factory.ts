@@ -36,10 +36,14 @@ export const REDACTED_PATHS = [
  * and whatever is pending is flushed when the process exits.
  */
 function stdoutLogStream(): DestinationStream {
+  // One per process: every app in it (the e2e suites start many) writes to the same fd, and each
+  // stream of its own would add an exit listener that is never removed.
+  if (stdoutStream) return stdoutStream;
   const stream = pino.destination({ dest: 1, sync: false });
   process.once('exit', () => stream.flushSync());
-  return stream;
+  return (stdoutStream = stream);
 }
+let stdoutStream: DestinationStream | undefined;
 
 /**
  * The one pino logger of the process: Fastify logs through it (the request line, with `reqId`) and
