@@ -11,6 +11,9 @@
 // Env: AB_ROUNDS (default 10), AB_PER_ROUND (300), AB_C64_SEC (5, 0 = skip), AB_REPEAT_C64 (1),
 // AB_C64_RATE (req/s over all 64 connections; default unlimited). At a fixed rate below every
 // server's capacity, CPU µs per request no longer depends on how saturated each server was.
+// AB_INSTANCES (default 1; or "instances" per variant): processes started per variant, measured
+// as separate targets and summarised as "<name> (median of N)". Two processes of one build differ
+// by up to ~60 µs (docs/benchmarks.md), so compare medians over several processes.
 import { spawn, fork } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -33,7 +36,11 @@ const C64_RATE = process.env.AB_C64_RATE ? Number(process.env.AB_C64_RATE) : und
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const MESSAGES = [{ role: 'user', content: 'hello' }];
 
-const variants = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const INSTANCES = Number(process.env.AB_INSTANCES ?? 1);
+const variants = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')).flatMap((v) => {
+  const n = v.instances ?? INSTANCES;
+  return n > 1 ? Array.from({ length: n }, (_, i) => ({ ...v, name: `${v.name}#${i + 1}`, group: v.name })) : [v];
+});
 const children = new Set();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
@@ -192,6 +199,21 @@ for (const t of targets) {
     h.cpu.length ? med(h.cpu).toFixed(1) : '-',
     String(s.bad),
   ]);
+}
+// Variants started as several processes: the median of each column over their processes.
+const groups = new Map();
+for (const v of variants) if (v.group) groups.set(v.group, [...(groups.get(v.group) ?? []), rows.findIndex((r) => r[0] === v.name)]);
+for (const [group, indexes] of groups) {
+  const column = (c) => {
+    const values = indexes.map((i) => parseFloat(rows[i][c])).filter((x) => !Number.isNaN(x));
+    if (!values.length) return '-';
+    values.sort((a, b) => a - b);
+    const mid = values.length >> 1;
+    const m = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    const digits = rows[indexes[0]][c].split('.')[1]?.replace('%', '').length ?? 0;
+    return `${m.toFixed(digits)}${rows[indexes[0]][c].endsWith('%') ? '%' : ''}`;
+  };
+  rows.push([`${group} (median of ${indexes.length})`, ...rows[0].slice(1).map((_, k) => column(k + 1))]);
 }
 const out = rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
 console.log(out);
