@@ -39,7 +39,7 @@ interface ExportedValue {
  * `observe(labels, value)` validates the label names, builds a hash string of the labels and
  * looks it up, and keys buckets by their bound as a string, on every call: measured at ~8 µs per
  * call on the response path at concurrency 1 (docs/benchmarks.md). Here a label combination is
- * resolved once to a HistogramSeries (a Map lookup by the joined values), and observing is a
+ * resolved to a HistogramSeries through one Map per label (see `series`), and observing is a
  * bucket search and three additions.
  */
 export class SeriesHistogram<L extends string = string> {
