@@ -1,5 +1,8 @@
 import request from 'supertest';
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { FakeUpstream, fakeReply } from '../support/fake-upstream.js';
 import { postSse } from '../support/sse-client.js';
 import { FAKE_UPSTREAM_KEY as KEY, startTestApp, TestApp, useAppWithFakeUpstream } from '../support/test-app.js';
@@ -11,6 +14,34 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The process is alive and well: liveness answers. */
 async function alive(t: TestApp): Promise<void> {
   await request(t.url).get('/health').expect(200);
+}
+
+/** A real `node dist/main.js` on a free port, answering /health; its output is kept for the error message. */
+async function spawnBallast(
+  env: Record<string, string>,
+  options: { nodeArgs?: string[]; cwd?: string } = {},
+): Promise<{ child: ChildProcess; url: string; exited: Promise<{ code: number | null; signal: string | null }> }> {
+  const port = await closedPort();
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.resolve('dist/main.js')], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ALLOW_REMOTE_MODELS: 'false', CLASSIFIER_THREADS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 200) {
+      child.kill('SIGKILL');
+      throw new Error(`ballast did not start:\n${output}`);
+    }
+    await sleep(50);
+  }
+  return { child, url, exited };
 }
 
 describe('fault matrix: retries, deadline, mapping (one upstream, UPSTREAM_MAX_RETRIES=2)', () => {
@@ -284,35 +315,8 @@ describe('graceful shutdown', () => {
 
   it('SIGTERM with 20 requests in flight: all 20 complete, new ones are refused, the process exits', async () => {
     fake.reset({ latencyMs: 700 });
-    const port = await closedPort();
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        OPENAI_BASE_URL: fake.baseUrl,
-        OPENAI_API_KEY: KEY,
-        LOG_LEVEL: 'warn',
-        ALLOW_REMOTE_MODELS: 'false',
-        CLASSIFIER_THREADS: '1',
-        SHUTDOWN_GRACE_MS: '5000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
-    const url = `http://127.0.0.1:${port}`;
+    const { child, url, exited } = await spawnBallast({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, SHUTDOWN_GRACE_MS: '5000' });
     try {
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-        if (ok) break;
-        if (i > 200) throw new Error(`ballast did not start:\n${output}`);
-        await sleep(50);
-      }
       const inFlight = Array.from({ length: 20 }, () =>
         fetch(`${url}/chat/complete`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hello) }).then(
           async (r) => ({ status: r.status, body: (await r.json()) as { content?: string } }),
@@ -337,6 +341,28 @@ describe('graceful shutdown', () => {
       expect(fake.counters.chat).toBe(20);
     } finally {
       child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('SIGUSR2 for a heap snapshot (node --heapsnapshot-signal=SIGUSR2) does not shut ballast down', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-snapshot-'));
+    const { child, url, exited } = await spawnBallast({}, { nodeArgs: ['--heapsnapshot-signal=SIGUSR2'], cwd: dir });
+    let exit: { code: number | null; signal: string | null } | undefined;
+    void exited.then((e) => (exit = e));
+    try {
+      child.kill('SIGUSR2');
+      const snapshot = () => fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot'));
+      for (let i = 0; !snapshot() && i < 200; i++) await sleep(50);
+      expect(snapshot()).toBeDefined();
+      await sleep(500); // Nest's default signal list would be shutting the server down by now
+      expect(exit).toBeUndefined();
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      child.kill('SIGTERM');
+      const ended = await exited;
+      expect(ended.code === 0 || ended.signal === 'SIGTERM').toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
 
