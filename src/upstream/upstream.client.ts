@@ -95,11 +95,12 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async json<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: RequestContext): Promise<T> {
+    const targets = this.candidates(body);
     const timeoutMs = this.config.upstream.timeoutMs;
     const deadline = new RequestDeadline(ctx, timeoutMs);
     const started = performance.now();
     try {
-      return await this.failover(body, deadline, async (target) => {
+      return await this.failover(targets, deadline, async (target) => {
         const response = await this.send(target, method, path, body, deadline, 'application/json');
         return parseJson<T>(await response.text());
       });
@@ -117,11 +118,12 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
    * iteration (or the client leaving) aborts the upstream request.
    */
   async postStream(path: string, body: unknown, ctx: RequestContext): Promise<UpstreamEventStream> {
+    const targets = this.candidates(body);
     const deadline = new RequestDeadline(ctx, this.config.upstream.timeoutMs);
     const started = performance.now();
     let response: TransportResponse;
     try {
-      response = await this.failover(body, deadline, (target) => this.send(target, 'POST', path, body, deadline, 'text/event-stream'));
+      response = await this.failover(targets, deadline, (target) => this.send(target, 'POST', path, body, deadline, 'text/event-stream'));
     } catch (error) {
       deadline.dispose();
       throw error;
@@ -150,16 +152,22 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private failover<T>(body: unknown, deadline: RequestDeadline, attempt: (target: UpstreamTarget) => Promise<T>): Promise<T> {
-    const { timeoutMs, maxRetries, breakerCooldownMs } = this.config.upstream;
+  /**
+   * The upstreams that may serve this body's model, in order. Checked before the deadline and the
+   * upstream timer start: no upstream was asked, so Server-Timing must not count it as upstream time.
+   */
+  private candidates(body: unknown): readonly UpstreamTarget[] {
     const model = modelOf(body);
     const targets = this.router.candidates(model);
-    if (targets.length === 0) {
-      if (!this.router.configured) {
-        throw new NotConfiguredError('OPENAI_API_KEY is not set: configure an upstream key (and OPENAI_BASE_URL) to use this route');
-      }
-      throw new InvalidRequestError(`No configured upstream serves the model ${JSON.stringify(model)}`, { param: 'model', code: 'model_not_found' });
+    if (targets.length > 0) return targets;
+    if (!this.router.configured) {
+      throw new NotConfiguredError('OPENAI_API_KEY is not set: configure an upstream key (and OPENAI_BASE_URL) to use this route');
     }
+    throw new InvalidRequestError(`No configured upstream serves the model ${JSON.stringify(model)}`, { param: 'model', code: 'model_not_found' });
+  }
+
+  private failover<T>(targets: readonly UpstreamTarget[], deadline: RequestDeadline, attempt: (target: UpstreamTarget) => Promise<T>): Promise<T> {
+    const { timeoutMs, maxRetries, breakerCooldownMs } = this.config.upstream;
     const mapped = async (target: UpstreamTarget): Promise<T> => {
       const started = performance.now();
       try {

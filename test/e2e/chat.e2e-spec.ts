@@ -263,6 +263,8 @@ describe('chat routes without OPENAI_API_KEY', () => {
       type: 'not_configured_error',
       message: expect.stringMatching(/^OPENAI_API_KEY is not set/),
     });
+    // No upstream was asked, so none of the time is upstream time.
+    expect(res.headers['server-timing']).toMatch(/upstream;dur=0\.000$/);
   });
 
   it('still serves /health', async () => {
