@@ -11,7 +11,7 @@ import { RequestDeadline } from './request-deadline.js';
 import { sseData } from './sse-data.stream.js';
 import { AxiosTransport } from './transport/axios.transport.js';
 import { UndiciTransport } from './transport/undici.transport.js';
-import { TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
+import { TransportRequest, TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
 import { malformedUpstreamResponse, mapTransportError, mapUpstreamStatus } from './upstream-error.mapper.js';
 import { UpstreamTarget } from './upstream-target.js';
 import { UpstreamRouter } from './upstream.router.js';
@@ -101,8 +101,9 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     const started = performance.now();
     try {
       return await this.failover(targets, deadline, async (target) => {
-        const response = await this.send(target, method, path, body, deadline, 'application/json');
-        return parseJson<T>(await response.text());
+        const response = await this.wire.exchange(this.request(target, method, path, body, deadline, 'application/json'));
+        if (response.status < 200 || response.status >= 300) throw mapUpstreamStatus(response.status, response.text, response.header('retry-after'));
+        return parseJson<T>(response.text);
       });
     } finally {
       ctx.upstreamMs += performance.now() - started;
@@ -200,20 +201,28 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     deadline: RequestDeadline,
     accept: string,
   ): Promise<TransportResponse> {
+    const response = await this.wire.send(this.request(target, method, path, body, deadline, accept));
+    if (response.status >= 200 && response.status < 300) return response;
+    const text = await response.text().catch(() => '');
+    throw mapUpstreamStatus(response.status, text, response.header('retry-after'));
+  }
+
+  private get wire(): UpstreamTransport {
     if (!this.transport) throw new Error('UpstreamClient used before start-up or after shutdown');
+    return this.transport;
+  }
+
+  private request(target: UpstreamTarget, method: 'GET' | 'POST', path: string, body: unknown, deadline: RequestDeadline, accept: string): TransportRequest {
     const headers: Record<string, string> = { accept, authorization: `Bearer ${target.apiKey}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await this.transport.send({
+    return {
       method,
       origin: target.origin,
       path: target.basePath + path,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: deadline.cancellation,
-    });
-    if (response.status >= 200 && response.status < 300) return response;
-    const text = await response.text().catch(() => '');
-    throw mapUpstreamStatus(response.status, text, response.header('retry-after'));
+    };
   }
 }
 

@@ -1,5 +1,7 @@
-import { Agent, Dispatcher } from 'undici';
-import { TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, Dispatcher, errors } from 'undici';
+import { CancelSignal } from './abort-emitter.js';
+import { BufferedResponse, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 
 /** undici Agent: one keep-alive pool per upstream origin, at most `maxSockets` connections each. */
 export class UndiciTransport extends UpstreamTransport {
@@ -30,9 +32,115 @@ export class UndiciTransport extends UpstreamTransport {
     return new UndiciResponse(response);
   }
 
+  /**
+   * A JSON call through undici's `dispatch()` with a handler that collects the body: no response
+   * stream, no `body.text()` and no signal plumbing inside undici. ~25 µs less CPU per call than
+   * `request()` + `text()` at concurrency 64 (docs/benchmarks.md).
+   */
+  override exchange(request: TransportRequest): Promise<BufferedResponse> {
+    if (request.signal.aborted) return Promise.reject(new errors.RequestAbortedError());
+    return new Promise<BufferedResponse>((resolve, reject) => {
+      const handler = new BufferingHandler(request.signal, resolve, reject);
+      try {
+        this.agent.dispatch(
+          { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body },
+          handler,
+        );
+      } catch (error) {
+        handler.onResponseError(undefined, error as Error);
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/**
+ * Collects one answer for `exchange()`. Cancelling settles the promise at once, even while the
+ * request still waits for a free connection, and aborts the request when undici starts it.
+ */
+class BufferingHandler implements Dispatcher.DispatchHandler {
+  private controller?: Dispatcher.DispatchController;
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private readonly chunks: Buffer[] = [];
+  private settled = false;
+  private readonly detach: () => void;
+
+  constructor(
+    signal: CancelSignal,
+    private readonly resolve: (response: BufferedResponse) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    this.detach = onCancel(signal, () => this.cancel());
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.settled) controller.abort(new errors.RequestAbortedError());
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx: the real answer follows
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const chunks = this.chunks;
+    this.answer(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    // An error status whose body broke off is still that status (as `send()` + `text()` treat it).
+    if (this.status !== 0 && (this.status < 200 || this.status >= 300)) this.answer('');
+    else this.fail(error);
+  }
+
+  private answer(text: string): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.detach();
+    const headers = this.headers;
+    this.resolve({
+      status: this.status,
+      text,
+      header: (name) => {
+        const value = headers[name.toLowerCase()];
+        return Array.isArray(value) ? value[0] : value;
+      },
+    });
+  }
+
+  private fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.detach();
+    this.reject(error);
+  }
+
+  private cancel(): void {
+    if (this.settled) return;
+    const error = new errors.RequestAbortedError();
+    this.fail(error);
+    this.controller?.abort(error);
+  }
+}
+
+/** Calls `listener` once when `signal` (not yet aborted) fires; answers how to stop listening. */
+function onCancel(signal: CancelSignal, listener: () => void): () => void {
+  if (signal instanceof AbortSignal) {
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  }
+  signal.once('abort', listener);
+  return () => signal.removeListener('abort', listener);
 }
 
 class UndiciResponse implements TransportResponse {

@@ -1,0 +1,167 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { AbortEmitter } from './abort-emitter.js';
+import { UndiciTransport } from './undici.transport.js';
+import { TransportRequest } from './upstream-transport.js';
+
+/**
+ * `exchange()` (undici's dispatch() with a collecting handler) against a real server on 127.0.0.1:
+ * what JSON calls rely on, including the paths `request()` + `text()` used to cover for us.
+ */
+describe('UndiciTransport.exchange', () => {
+  type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  const routes = new Map<string, Route>();
+  const seen: string[] = [];
+  let server: http.Server;
+  let origin: string;
+  let transport: UndiciTransport;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const route = routes.get(req.url ?? '');
+      if (route) route(req, res);
+      else res.writeHead(404).end('{"error":{"message":"no route"}}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    transport = new UndiciTransport({ maxSockets: 1, timeoutMs: 5_000 });
+  });
+
+  afterAll(async () => {
+    await transport.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => {
+    routes.clear();
+    seen.length = 0;
+  });
+
+  const call = (path: string, signal = new AbortEmitter()): Promise<Awaited<ReturnType<UndiciTransport['exchange']>>> =>
+    transport.exchange({ method: 'POST', origin, path, headers: { 'content-type': 'application/json' }, body: '{"q":1}', signal } satisfies TransportRequest);
+
+  it('answers status, headers and the whole body; the request body and headers arrive', async () => {
+    let received = '';
+    routes.set('/ok', (req, res) => {
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (received += d));
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'x-thing': 'yes' }).end('{"a":1}'));
+    });
+    const response = await call('/ok');
+    expect(response.status).toBe(200);
+    expect(response.text).toBe('{"a":1}');
+    expect(response.header('X-Thing')).toBe('yes');
+    expect(response.header('retry-after')).toBeUndefined();
+    expect(received).toBe('{"q":1}');
+  });
+
+  it('joins a body sent in pieces, with multi-byte characters split between them', async () => {
+    const bytes = Buffer.from('{"t":"日本語 🌍 héllo"}', 'utf8');
+    routes.set('/pieces', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let offset = 0;
+      const next = (): void => {
+        if (offset >= bytes.length) return void res.end();
+        res.write(bytes.subarray(offset, offset + 5));
+        offset += 5;
+        setTimeout(next, 2);
+      };
+      next();
+    });
+    expect((await call('/pieces')).text).toBe('{"t":"日本語 🌍 héllo"}');
+  });
+
+  it('keeps an error status and its headers (429 with Retry-After)', async () => {
+    routes.set('/limited', (_req, res) => res.writeHead(429, { 'retry-after': '3' }).end('{"error":{"message":"slow down"}}'));
+    const response = await call('/limited');
+    expect(response.status).toBe(429);
+    expect(response.header('retry-after')).toBe('3');
+    expect(response.text).toContain('slow down');
+  });
+
+  it('an error status whose body breaks off is still that status, with an empty body', async () => {
+    routes.set('/broken-500', (_req, res) => {
+      res.writeHead(500, { 'content-length': '100' });
+      res.write('{"error":');
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    const response = await call('/broken-500');
+    expect(response.status).toBe(500);
+    expect(response.text).toBe('');
+  });
+
+  it('a 2xx whose body breaks off fails (the answer is incomplete)', async () => {
+    routes.set('/broken-200', (_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('{"choices":');
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    await expect(call('/broken-200')).rejects.toThrow();
+  });
+
+  it('cancelled while in flight: fails at once and the upstream sees its connection closed', async () => {
+    let closed = false;
+    routes.set('/slow', (_req, res) => res.on('close', () => (closed = true)));
+    const signal = new AbortEmitter();
+    const pending = call('/slow', signal);
+    await waitFor(() => seen.includes('/slow'));
+    signal.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+    await waitFor(() => closed);
+  });
+
+  it('cancelled while waiting for a connection (pool full): fails at once and is never sent', async () => {
+    let finish: () => void = () => undefined;
+    routes.set('/hold', (_req, res) => (finish = () => res.writeHead(200).end('{"held":true}')));
+    routes.set('/queued', (_req, res) => res.writeHead(200).end('{}'));
+    const holding = call('/hold');
+    await waitFor(() => seen.includes('/hold'));
+    const signal = new AbortEmitter();
+    const queued = call('/queued', signal); // maxSockets 1: waits behind /hold
+    const started = performance.now();
+    signal.abort();
+    await expect(queued).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    finish();
+    expect((await holding).text).toBe('{"held":true}');
+    expect(seen).not.toContain('/queued');
+  });
+
+  it('an already cancelled call fails without being sent', async () => {
+    const signal = new AbortEmitter();
+    signal.abort();
+    await expect(call('/ok', signal)).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+    expect(seen).toEqual([]);
+  });
+
+  it('takes a real AbortSignal too (the readiness probe passes one)', async () => {
+    routes.set('/slow', () => undefined);
+    const controller = new AbortController();
+    const pending = transport.exchange({ method: 'GET', origin, path: '/slow', headers: {}, signal: controller.signal });
+    await waitFor(() => seen.includes('/slow'));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+  });
+
+  it('connection refused fails with the system error code (mapped to 502 by the caller)', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const error = await transport
+      .exchange({ method: 'GET', origin: `http://127.0.0.1:${port}`, path: '/', headers: {}, signal: new AbortEmitter() })
+      .then(() => undefined, (e: unknown) => e);
+    const codes = [error, (error as { cause?: unknown })?.cause].map((e) => (e as { code?: string })?.code);
+    expect(codes).toContain('ECONNREFUSED');
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
