@@ -48,9 +48,10 @@ const patches = [
     `    async complete(dto, ctx) { ctx.m.push(performance.now());\n        const body = await this.upstream.postJson('/chat/completions', this.upstreamBody(dto, false), ctx); ctx.m.push(performance.now());`],
   [CLIENT, `        const started = performance.now();\n        try {\n            return await this.failover(`, `        const started = performance.now(); ctx.m?.push(started); globalThis.__stageMarks = ctx.m;\n        try {\n            return await this.failover(`],
   [CLIENT, `            ctx.upstreamMs += performance.now() - started;\n            deadline.dispose();\n        }\n    }\n    async postStream`, `            ctx.upstreamMs += performance.now() - started; ctx.m?.push(performance.now());\n            deadline.dispose();\n        }\n    }\n    async postStream`],
-  [CLIENT, `        const response = await this.transport.send({`, `        globalThis.__stageMarks?.push(performance.now()); const response = await this.transport.send({`],
-  [CLIENT, `        if (response.status >= 200 && response.status < 300)\n            return response;`, `        globalThis.__stageMarks?.push(performance.now()); if (response.status >= 200 && response.status < 300)\n            return response;`],
-  [CLIENT, `                return parseJson(await response.text());`, `                const text = await response.text(); globalThis.__stageMarks?.push(performance.now()); const parsed = parseJson(text); globalThis.__stageMarks?.push(performance.now()); return parsed;`],
+  // JSON calls go through UndiciTransport.exchange (dispatch()): headers and body arrive together,
+  // so `headers` and `text` are marked at the same moment (the `text` stage reads ~0).
+  [CLIENT, `                const response = await this.wire.exchange(this.request(`, `                globalThis.__stageMarks?.push(performance.now()); const response = await this.wire.exchange(this.request(`],
+  [CLIENT, `                return parseJson(response.text);`, `                globalThis.__stageMarks?.push(performance.now(), performance.now()); const parsed = parseJson(response.text); globalThis.__stageMarks?.push(performance.now()); return parsed;`],
 ];
 
 fs.rmSync(out, { recursive: true, force: true });
