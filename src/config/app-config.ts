@@ -23,6 +23,8 @@ export class AppConfig {
     apiKey: string | undefined;
     timeoutMs: number;
     maxSockets: number;
+    /** Largest JSON answer read from an upstream; beyond it, 502 upstream_response_too_large. */
+    maxResponseBytes: number;
     transport: UpstreamTransportName;
     /** In priority order; the single OPENAI_BASE_URL/OPENAI_API_KEY pair when UPSTREAMS is unset. */
     targets: UpstreamSpec[];
@@ -88,6 +90,7 @@ export class AppConfig {
       apiKey: env.OPENAI_API_KEY || undefined,
       timeoutMs: env.UPSTREAM_TIMEOUT_MS,
       maxSockets: env.UPSTREAM_MAX_SOCKETS,
+      maxResponseBytes: env.UPSTREAM_MAX_RESPONSE_BYTES,
       transport: env.UPSTREAM_TRANSPORT,
       targets: env.upstreamList ?? [
         { name: 'default', baseUrl: env.OPENAI_BASE_URL.replace(/\/+$/, ''), apiKey: env.OPENAI_API_KEY || undefined },

@@ -42,6 +42,8 @@ describe(validateEnvironment.name, () => {
       ['EMBEDDINGS_MAX_INPUTS', 'many'],
       ['EMBEDDINGS_CACHE_SIZE', '-1'],
       ['EMBEDDINGS_COALESCE_MS', '1.5'],
+      ['UPSTREAM_MAX_RESPONSE_BYTES', '100'],
+      ['UPSTREAM_MAX_RESPONSE_BYTES', '64MB'],
     ])('%s=%s', (key, value) => {
       const error = errorOf(() => validateEnvironment({ [key]: value }));
       expect(error.message).toContain(`${key}:`);

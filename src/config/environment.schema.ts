@@ -75,6 +75,10 @@ export class EnvironmentSchema {
   @IsInt() @Min(1) @Max(65_536)
   UPSTREAM_MAX_SOCKETS: number = 256;
 
+  /** Largest JSON answer read from an upstream (streams are not buffered, so not bounded by it). */
+  @IsInt() @Min(1_024) @Max(1_073_741_824)
+  UPSTREAM_MAX_RESPONSE_BYTES: number = 64 * 1024 * 1024;
+
   @IsIn(UPSTREAM_TRANSPORTS) @trimmed()
   UPSTREAM_TRANSPORT: UpstreamTransportName = 'undici';
 

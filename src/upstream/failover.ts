@@ -12,17 +12,20 @@ export const RETRY_AFTER_CAP_MS = 10_000;
 /** Waits between retry rounds (made once: a backoff's state lives in what `next()` returns). */
 const RETRY_BACKOFF = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 });
 
+/** Failures the same upstream would repeat (a rejected key, an answer past our size limit). */
+const NEXT_UPSTREAM_CODES = new Set(['upstream_auth_failed', 'upstream_response_too_large']);
+
 /** What a failed attempt means for the rest of the request. */
 export type Verdict = 'final' | 'retry' | 'next-upstream';
 
 /**
  * Retry on what a later attempt can fix: connection errors, malformed answers, 408, 429 and 5xx.
- * A key the upstream rejects will not work better next time, but another upstream may take the
- * request. Client errors (4xx), the request's own deadline and the client leaving are final.
+ * A key the upstream rejects, or an answer too large to read, will not be better next time, but
+ * another upstream may take the request. Client errors (4xx), the request's own deadline and the client leaving are final.
  */
 export function classify(error: unknown): Verdict {
   if (error instanceof UpstreamRateLimitedError) return 'retry';
-  if (error instanceof UpstreamFailureError) return error.code === 'upstream_auth_failed' ? 'next-upstream' : 'retry';
+  if (error instanceof UpstreamFailureError) return NEXT_UPSTREAM_CODES.has(error.code) ? 'next-upstream' : 'retry';
   return 'final';
 }
 

@@ -26,6 +26,14 @@ function upstreamErrorFields(bodyText: string): UpstreamErrorFields {
   return { message: bodyText.trim() || undefined };
 }
 
+/** A JSON answer past UPSTREAM_MAX_RESPONSE_BYTES: not read further, 502 (another upstream may do better). */
+export function responseTooLarge(limitBytes: number): UpstreamFailureError {
+  return new UpstreamFailureError(
+    `The upstream's answer is larger than UPSTREAM_MAX_RESPONSE_BYTES (${limitBytes} bytes); it was not read`,
+    'upstream_response_too_large',
+  );
+}
+
 const stringOrNull = (value: unknown): string | null => (typeof value === 'string' && value ? value : null);
 
 /**

@@ -38,9 +38,11 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    const { transport, maxSockets, timeoutMs } = this.config.upstream;
+    const { transport, maxSockets, timeoutMs, maxResponseBytes } = this.config.upstream;
     this.transport =
-      transport === 'axios' ? new AxiosTransport(this.http, { maxSockets }) : new UndiciTransport({ maxSockets, timeoutMs });
+      transport === 'axios'
+        ? new AxiosTransport(this.http, { maxSockets, maxResponseBytes })
+        : new UndiciTransport({ maxSockets, timeoutMs, maxResponseBytes });
     const names = this.router.targets.map((t) => `${t.name} (${t.baseUrl})`).join(', ');
     this.logger.log(`Upstreams ${names} via ${this.transport.name} (max ${maxSockets} sockets each)`);
   }

@@ -18,6 +18,7 @@ describe.each(['undici', 'axios'] as const)('chat routes (transport %s)', (trans
     BREAKER_THRESHOLD: '1000',
     SSE_HEARTBEAT_MS: '60',
     BODY_LIMIT_BYTES: '4096',
+    UPSTREAM_MAX_RESPONSE_BYTES: '2048',
   });
 
   describe('POST /chat/complete', () => {
@@ -98,6 +99,13 @@ describe.each(['undici', 'axios'] as const)('chat routes (transport %s)', (trans
       s.fake.knobs.fault = { kind: 'malformed' };
       const res = await request(s.app.url).post('/chat/complete').send(hello).expect(502);
       expect((res.body as ErrorJson).error.code).toBe('upstream_malformed_response');
+    });
+
+    it('an upstream answer past UPSTREAM_MAX_RESPONSE_BYTES (2048 here) → 502 upstream_response_too_large', async () => {
+      const long = { messages: [{ role: 'user', content: 'y'.repeat(3000) }] }; // the fake echoes it back
+      const res = await request(s.app.url).post('/chat/complete').send(long).expect(502);
+      expect((res.body as ErrorJson).error).toMatchObject({ type: 'upstream_error', code: 'upstream_response_too_large' });
+      expect((res.body as ErrorJson).error.message).toMatch(/UPSTREAM_MAX_RESPONSE_BYTES \(2048 bytes\)/);
     });
 
     it('upstream connection reset → 502', async () => {

@@ -2,21 +2,23 @@ import { HttpService } from '@nestjs/axios';
 import { AxiosResponse } from 'axios';
 import { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { text } from 'node:stream/consumers';
 import { TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 import { asAbortSignal } from './abort-emitter.js';
+import { responseTooLarge } from '../upstream-error.mapper.js';
 
 /** axios (through @nestjs/axios's HttpService) on keep-alive node:http(s) agents with bounded sockets. */
 export class AxiosTransport extends UpstreamTransport {
   readonly name = 'axios';
   private readonly httpAgent: HttpAgent;
   private readonly httpsAgent: HttpsAgent;
+  private readonly maxResponseBytes: number;
 
   constructor(
     private readonly http: HttpService,
-    options: { maxSockets: number },
+    options: { maxSockets: number; maxResponseBytes: number },
   ) {
     super();
+    this.maxResponseBytes = options.maxResponseBytes;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, scheduling: 'lifo' as const };
     this.httpAgent = new HttpAgent(agentOptions);
     this.httpsAgent = new HttpsAgent(agentOptions);
@@ -38,7 +40,7 @@ export class AxiosTransport extends UpstreamTransport {
       httpsAgent: this.httpsAgent,
       transitional: { clarifyTimeoutError: true },
     });
-    return new AxiosStreamResponse(response);
+    return new AxiosStreamResponse(response, this.maxResponseBytes);
   }
 
   async close(): Promise<void> {
@@ -50,7 +52,10 @@ export class AxiosTransport extends UpstreamTransport {
 class AxiosStreamResponse implements TransportResponse {
   readonly status: number;
 
-  constructor(private readonly response: AxiosResponse<IncomingMessage>) {
+  constructor(
+    private readonly response: AxiosResponse<IncomingMessage>,
+    private readonly maxBytes: number,
+  ) {
     this.status = response.status;
   }
 
@@ -59,8 +64,19 @@ class AxiosStreamResponse implements TransportResponse {
     return typeof value === 'string' ? value : undefined;
   }
 
-  text(): Promise<string> {
-    return text(this.response.data);
+  /** The whole body, read no further than `maxBytes` (then the connection is dropped). */
+  async text(): Promise<string> {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of this.response.data as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > this.maxBytes) {
+        this.response.data.destroy();
+        throw responseTooLarge(this.maxBytes);
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   chunks(): AsyncIterable<Uint8Array> {

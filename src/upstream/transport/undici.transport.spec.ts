@@ -25,7 +25,7 @@ describe('UndiciTransport.exchange', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    transport = new UndiciTransport({ maxSockets: 1, timeoutMs: 5_000 });
+    transport = new UndiciTransport({ maxSockets: 1, timeoutMs: 5_000, maxResponseBytes: 10_000 });
   });
 
   afterAll(async () => {
@@ -99,6 +99,29 @@ describe('UndiciTransport.exchange', () => {
       setTimeout(() => res.socket?.destroy(), 10);
     });
     await expect(call('/broken-200')).rejects.toThrow();
+  });
+
+  it('an answer past maxResponseBytes is not read: by its Content-Length, or as it streams in', async () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(20_000) });
+    routes.set('/big', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(big));
+    let written = 0;
+    routes.set('/big-chunked', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }); // no Content-Length: chunked
+      const next = (): void => {
+        if (res.destroyed || written >= 1_000_000) return void res.end();
+        written += 4_000;
+        res.write('x'.repeat(4_000), () => setImmediate(next));
+      };
+      next();
+    });
+    await expect(call('/big')).rejects.toMatchObject({ status: 502, code: 'upstream_response_too_large' });
+    await expect(call('/big-chunked')).rejects.toMatchObject({ status: 502, code: 'upstream_response_too_large' });
+    // It stopped reading: the server did not get to send its megabyte.
+    await waitFor(() => written > 0);
+    expect(written).toBeLessThan(1_000_000);
+    // An error status with a huge body keeps its status.
+    routes.set('/big-500', (_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('e'.repeat(20_000)));
+    expect(await call('/big-500')).toMatchObject({ status: 500, text: '' });
   });
 
   it('cancelled while in flight: fails at once and the upstream sees its connection closed', async () => {

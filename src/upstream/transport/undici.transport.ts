@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Dispatcher, errors } from 'undici';
+import { responseTooLarge } from '../upstream-error.mapper.js';
 import { CancelSignal } from './abort-emitter.js';
 import { BufferedResponse, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 
@@ -7,9 +8,11 @@ import { BufferedResponse, TransportRequest, TransportResponse, UpstreamTranspor
 export class UndiciTransport extends UpstreamTransport {
   readonly name = 'undici';
   private readonly agent: Agent;
+  private readonly maxResponseBytes: number;
 
-  constructor(options: { maxSockets: number; timeoutMs: number }) {
+  constructor(options: { maxSockets: number; timeoutMs: number; maxResponseBytes: number }) {
     super();
+    this.maxResponseBytes = options.maxResponseBytes;
     this.agent = new Agent({
       connections: options.maxSockets,
       pipelining: 1,
@@ -40,7 +43,7 @@ export class UndiciTransport extends UpstreamTransport {
   override exchange(request: TransportRequest): Promise<BufferedResponse> {
     if (request.signal.aborted) return Promise.reject(new errors.RequestAbortedError());
     return new Promise<BufferedResponse>((resolve, reject) => {
-      const handler = new BufferingHandler(request.signal, resolve, reject);
+      const handler = new BufferingHandler(request.signal, this.maxResponseBytes, resolve, reject);
       try {
         this.agent.dispatch(
           { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body },
@@ -59,18 +62,21 @@ export class UndiciTransport extends UpstreamTransport {
 
 /**
  * Collects one answer for `exchange()`. Cancelling settles the promise at once, even while the
- * request still waits for a free connection, and aborts the request when undici starts it.
+ * request still waits for a free connection, and aborts the request when undici starts it. An
+ * answer past `maxBytes` is not read further (by its Content-Length, or as it arrives).
  */
 class BufferingHandler implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;
   private status = 0;
   private headers: IncomingHttpHeaders = {};
   private readonly chunks: Buffer[] = [];
+  private bytes = 0;
   private settled = false;
   private readonly detach: () => void;
 
   constructor(
     signal: CancelSignal,
+    private readonly maxBytes: number,
     private readonly resolve: (response: BufferedResponse) => void,
     private readonly reject: (error: Error) => void,
   ) {
@@ -86,9 +92,12 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: the real answer follows
     this.status = statusCode;
     this.headers = headers;
+    if (Number(headers['content-length']) > this.maxBytes) this.tooLarge();
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) return this.tooLarge();
     this.chunks.push(chunk);
   }
 
@@ -123,6 +132,15 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     this.settled = true;
     this.detach();
     this.reject(error);
+  }
+
+  /** Stops reading: an error status keeps its status (with ''), a 2xx fails. */
+  private tooLarge(): void {
+    const error = responseTooLarge(this.maxBytes);
+    if (this.status < 200 || this.status >= 300) this.answer('');
+    else this.fail(error);
+    this.chunks.length = 0;
+    this.controller?.abort(error);
   }
 
   private cancel(): void {
