@@ -28,8 +28,6 @@ export interface CreateAppOptions {
   logStream?: { write(line: string): void };
 }
 
-
-/** Builds the whole app (not listening): used by main.ts, the e2e tests and the benchmarks alike. */
 /**
  * The signals that start a graceful shutdown: what orchestrators, `docker stop`, Ctrl-C and a closed
  * terminal send. Not Nest's default list, which also traps SIGUSR2 (so a heap snapshot taken with
@@ -39,6 +37,7 @@ export interface CreateAppOptions {
  */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
+/** Builds the whole app (not listening): used by main.ts, the e2e tests and the benchmarks alike. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   // Validate first: a bad value stops the boot before anything starts, with the key named.
   const env = loadEnvironment({ envFile: options.envFile === false ? undefined : '.env', overrides: options.env });

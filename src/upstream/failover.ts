@@ -21,7 +21,8 @@ export type Verdict = 'final' | 'retry' | 'next-upstream';
 /**
  * Retry on what a later attempt can fix: connection errors, malformed answers, 408, 429 and 5xx.
  * A key the upstream rejects, or an answer too large to read, will not be better next time, but
- * another upstream may take the request. Client errors (4xx), the request's own deadline and the client leaving are final.
+ * another upstream may take the request. Client errors (4xx), the request's own deadline and the
+ * client leaving are final.
  */
 export function classify(error: unknown): Verdict {
   if (error instanceof UpstreamRateLimitedError) return 'retry';

@@ -11,7 +11,7 @@ import { RequestDeadline } from './request-deadline.js';
 import { sseData } from './sse-data.stream.js';
 import { AxiosTransport } from './transport/axios.transport.js';
 import { UndiciTransport } from './transport/undici.transport.js';
-import { TransportRequest, TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
+import { isSuccess, TransportRequest, TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
 import { malformedUpstreamResponse, mapTransportError, mapUpstreamStatus } from './upstream-error.mapper.js';
 import { UpstreamTarget } from './upstream-target.js';
 import { UpstreamRouter } from './upstream.router.js';
@@ -104,7 +104,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     try {
       return await this.failover(targets, deadline, async (target) => {
         const response = await this.wire.exchange(this.request(target, method, path, body, deadline, 'application/json'));
-        if (response.status < 200 || response.status >= 300) throw mapUpstreamStatus(response.status, response.text, response.header('retry-after'));
+        if (!isSuccess(response.status)) throw mapUpstreamStatus(response.status, response.text, response.header('retry-after'));
         return parseJson<T>(response.text);
       });
     } finally {
@@ -204,7 +204,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     accept: string,
   ): Promise<TransportResponse> {
     const response = await this.wire.send(this.request(target, method, path, body, deadline, accept));
-    if (response.status >= 200 && response.status < 300) return response;
+    if (isSuccess(response.status)) return response;
     const text = await response.text().catch(() => '');
     throw mapUpstreamStatus(response.status, text, response.header('retry-after'));
   }

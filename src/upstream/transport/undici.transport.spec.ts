@@ -39,6 +39,15 @@ describe('UndiciTransport.exchange', () => {
     seen.length = 0;
   });
 
+  /** Promises 100 bytes, sends `start`, then drops the connection. */
+  const brokenBody =
+    (status: number, start: string): Route =>
+    (_req, res) => {
+      res.writeHead(status, { 'content-length': '100' });
+      res.write(start);
+      setTimeout(() => res.socket?.destroy(), 10);
+    };
+
   const call = (path: string, signal = new AbortEmitter()): Promise<Awaited<ReturnType<UndiciTransport['exchange']>>> =>
     transport.exchange({ method: 'POST', origin, path, headers: { 'content-type': 'application/json' }, body: '{"q":1}', signal } satisfies TransportRequest);
 
@@ -82,22 +91,14 @@ describe('UndiciTransport.exchange', () => {
   });
 
   it('an error status whose body breaks off is still that status, with an empty body', async () => {
-    routes.set('/broken-500', (_req, res) => {
-      res.writeHead(500, { 'content-length': '100' });
-      res.write('{"error":');
-      setTimeout(() => res.socket?.destroy(), 10);
-    });
+    routes.set('/broken-500', brokenBody(500, '{"error":'));
     const response = await call('/broken-500');
     expect(response.status).toBe(500);
     expect(response.text).toBe('');
   });
 
   it('a 2xx whose body breaks off fails (the answer is incomplete)', async () => {
-    routes.set('/broken-200', (_req, res) => {
-      res.writeHead(200, { 'content-length': '100' });
-      res.write('{"choices":');
-      setTimeout(() => res.socket?.destroy(), 10);
-    });
+    routes.set('/broken-200', brokenBody(200, '{"choices":'));
     await expect(call('/broken-200')).rejects.toThrow();
   });
 

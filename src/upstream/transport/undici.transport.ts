@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Dispatcher, errors } from 'undici';
 import { responseTooLarge } from '../upstream-error.mapper.js';
 import { CancelSignal } from './abort-emitter.js';
-import { BufferedResponse, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
+import { BufferedResponse, firstHeader, isSuccess, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 
 /** undici Agent: one keep-alive pool per upstream origin, at most `maxSockets` connections each. */
 export class UndiciTransport extends UpstreamTransport {
@@ -107,8 +107,15 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
-    // An error status whose body broke off is still that status (as `send()` + `text()` treat it).
-    if (this.status !== 0 && (this.status < 200 || this.status >= 300)) this.answer('');
+    this.stop(error);
+  }
+
+  /**
+   * The body will not be read to its end. An error status is still that status, with '' (as
+   * `send()` + `text()` treat it); anything else (a 2xx, no answer yet) fails with `error`.
+   */
+  private stop(error: Error): void {
+    if (this.status !== 0 && !isSuccess(this.status)) this.answer('');
     else this.fail(error);
   }
 
@@ -117,14 +124,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     this.settled = true;
     this.detach();
     const headers = this.headers;
-    this.resolve({
-      status: this.status,
-      text,
-      header: (name) => {
-        const value = headers[name.toLowerCase()];
-        return Array.isArray(value) ? value[0] : value;
-      },
-    });
+    this.resolve({ status: this.status, text, header: (name) => firstHeader(headers, name) });
   }
 
   private fail(error: Error): void {
@@ -134,11 +134,10 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     this.reject(error);
   }
 
-  /** Stops reading: an error status keeps its status (with ''), a 2xx fails. */
+  /** Stops reading an answer past `maxBytes`. */
   private tooLarge(): void {
     const error = responseTooLarge(this.maxBytes);
-    if (this.status < 200 || this.status >= 300) this.answer('');
-    else this.fail(error);
+    this.stop(error);
     this.chunks.length = 0;
     this.controller?.abort(error);
   }
@@ -169,8 +168,7 @@ class UndiciResponse implements TransportResponse {
   }
 
   header(name: string): string | undefined {
-    const value = this.response.headers[name.toLowerCase()];
-    return Array.isArray(value) ? value[0] : value;
+    return firstHeader(this.response.headers, name);
   }
 
   text(): Promise<string> {

@@ -23,6 +23,17 @@ export interface TransportResponse {
   discard(): void;
 }
 
+/** A 2xx answer: what callers take as the upstream's result (anything else is mapped to an error). */
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/** A response header's value from Node-style headers (lower-case names, repeated ones as arrays): the first. */
+export function firstHeader(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** An answer read to its end: what a JSON call needs, status and body at once. */
 export interface BufferedResponse {
   status: number;
@@ -47,8 +58,7 @@ export abstract class UpstreamTransport {
    */
   async exchange(request: TransportRequest): Promise<BufferedResponse> {
     const response = await this.send(request);
-    const ok = response.status >= 200 && response.status < 300;
-    const text = ok ? await response.text() : await response.text().catch(() => '');
+    const text = isSuccess(response.status) ? await response.text() : await response.text().catch(() => '');
     return { status: response.status, header: (name) => response.header(name), text };
   }
 }
