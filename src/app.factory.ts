@@ -66,8 +66,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
-  registerRequestLifecycle(fastify, metrics);
-  await registerLoadShedding(fastify, config, app.get(RequestTracker), metrics);
+  const tracker = app.get(RequestTracker);
+  registerRequestLifecycle(fastify, {
+    metrics,
+    // Requests are counted in flight from load shedding's admission until here (a no-op for probes).
+    onEnded: (ctx) => tracker.finish(ctx),
+    // While draining, every response asks its client to reconnect elsewhere.
+    closingConnections: () => tracker.draining,
+  });
+  await registerLoadShedding(fastify, config, tracker, metrics);
   registerClassifyAdmission(fastify, app.get(ClassifierService), config);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(app.get(AppConfig)));

@@ -11,7 +11,8 @@ import { RequestTracker } from './request-tracker.js';
 const PROBES = new Set(['/health', '/ready', '/metrics']);
 
 export function isProbe(request: FastifyRequest): boolean {
-  return PROBES.has(request.routeOptions.url ?? '');
+  // The route as the request lifecycle recorded it (its onRequest hook runs first).
+  return PROBES.has(request.ballast?.route ?? request.routeOptions.url ?? '');
 }
 
 function refuse(reply: FastifyReply, error: OverloadedError, config: AppConfig): void {
@@ -46,14 +47,9 @@ export async function registerLoadShedding(
       refuse(reply, new OverloadedError(`Too many requests in progress (MAX_IN_FLIGHT=${maxInFlight}); retry shortly`, { code: 'too_many_in_flight', retryAfterSeconds: 1 }), config);
       return;
     }
+    // Finished by the request lifecycle's one close listener (app.factory.ts wires onEnded).
     tracker.start(request.ballast);
-    reply.raw.once('close', () => tracker.finish(request.ballast));
     done();
-  });
-
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (tracker.draining) void reply.header('connection', 'close');
-    done(null, payload);
   });
 
   if (maxEventLoopDelayMs > 0) {

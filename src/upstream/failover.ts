@@ -88,8 +88,9 @@ export interface FailoverOptions<T> {
 export async function failover<T>(options: FailoverOptions<T>): Promise<T> {
   const { targets, deadline } = options;
   const maxAttempts = targets.length + options.maxRetries;
-  const excluded = new Set<UpstreamTarget>();
-  const open = new Set<UpstreamTarget>();
+  // Made on the first failure: most requests succeed at the first attempt and never need them.
+  let excluded: Set<UpstreamTarget> | undefined;
+  let open: Set<UpstreamTarget> | undefined;
   let backoff: IBackoff<unknown> | undefined;
   let attempts = 0;
   let lastError: unknown;
@@ -98,7 +99,7 @@ export async function failover<T>(options: FailoverOptions<T>): Promise<T> {
     let attempted = false;
     for (const target of targets) {
       if (attempts >= maxAttempts) break;
-      if (excluded.has(target)) continue;
+      if (excluded?.has(target)) continue;
       if (round > 0) {
         backoff = backoff ? backoff.next(undefined) : RETRY_BACKOFF.next();
         const retryAfter = retryAfterMs(lastError);
@@ -115,20 +116,20 @@ export async function failover<T>(options: FailoverOptions<T>): Promise<T> {
         return await target.breaker.execute(() => options.attempt(target));
       } catch (error) {
         if (error instanceof BrokenCircuitError) {
-          open.add(target);
+          (open ??= new Set()).add(target);
           continue;
         }
-        open.delete(target);
+        open?.delete(target);
         attempts++;
         attempted = true;
         lastError = error;
         const verdict = classify(error);
         if (verdict === 'final' || deadline.cause) throw error;
-        if (verdict === 'next-upstream') excluded.add(target);
+        if (verdict === 'next-upstream') (excluded ??= new Set()).add(target);
       }
     }
     if (!attempted) break;
   }
   if (lastError !== undefined) throw lastError;
-  throw new CircuitOpenError([...open].map((t) => t.name), options.cooldownMs);
+  throw new CircuitOpenError([...(open ?? [])].map((t) => t.name), options.cooldownMs);
 }

@@ -319,8 +319,8 @@ describe('graceful shutdown', () => {
     try {
       const inFlight = Array.from({ length: 20 }, () =>
         fetch(`${url}/chat/complete`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hello) }).then(
-          async (r) => ({ status: r.status, body: (await r.json()) as { content?: string } }),
-          (error: Error) => ({ status: 0, body: { content: error.message } }),
+          async (r) => ({ status: r.status, connection: r.headers.get('connection'), body: (await r.json()) as { content?: string } }),
+          (error: Error) => ({ status: 0, connection: null, body: { content: error.message } }),
         ),
       );
       await fake.waitFor(() => fake.counters.inFlight === 20, 5000);
@@ -335,6 +335,8 @@ describe('graceful shutdown', () => {
 
       const answers = await Promise.all(inFlight);
       expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      // Answered while draining: each asks its client to reconnect elsewhere.
+      expect(answers.map((a) => a.connection)).toEqual(Array(20).fill('close'));
       for (const a of answers) expect(a.body.content).toBe(fakeReply(hello.messages));
       const exit = await exited;
       expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);

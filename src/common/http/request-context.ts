@@ -13,6 +13,12 @@ export type CancelReason = 'client' | 'shutdown';
 export class RequestContext {
   readonly startedAt = performance.now();
   upstreamMs = 0;
+  /**
+   * The route pattern that matched (e.g. `/chat/complete`), or `unmatched`: for metrics, the log
+   * line and probe checks. Read once per request, because Fastify's `request.routeOptions` builds
+   * a new 12-field object on every access.
+   */
+  route = 'unmatched';
   /** Who is calling: the short hash id of their API key (never the key), once authenticated. */
   clientId?: string;
   private cancelledBy: CancelReason | null = null;

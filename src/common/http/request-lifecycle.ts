@@ -6,12 +6,25 @@ import { RequestContext } from './request-context.js';
 /** Status we log for a request whose client left before the answer was written (nginx's convention). */
 export const CLIENT_CLOSED_STATUS = 499;
 
+export interface RequestLifecycleOptions {
+  metrics: MetricsService;
+  /** Told once per request, when its response has gone out or its client left (the in-flight count). */
+  onEnded?: (ctx: RequestContext) => void;
+  /** True while every response should ask its client to close the connection (the server is draining). */
+  closingConnections?: () => boolean;
+}
+
 /**
  * Per-request plumbing kept out of controllers: a RequestContext whose signal fires when the client
  * disconnects, the request id echoed back, Server-Timing with ballast's own time, and one log line
  * per request (status 499 for a client that left), and the request's HTTP metrics.
+ *
+ * One `close` listener and one onSend hook per request serve everything that needs the end of a
+ * request or its response headers (`onEnded`, `closingConnections`): each extra once-listener and
+ * hook was a few µs of event-loop time on every request (docs/benchmarks.md).
  */
-export function registerRequestLifecycle(fastify: FastifyInstance, metrics: MetricsService): void {
+export function registerRequestLifecycle(fastify: FastifyInstance, options: RequestLifecycleOptions): void {
+  const { metrics, onEnded, closingConnections } = options;
   // Declared up front so every request object has the property from construction: assigning an
   // undeclared one in the hook changed the object's shape per request (V8 map transitions/migrations).
   fastify.decorateRequest('ballast', null as unknown as RequestContext);
@@ -25,14 +38,16 @@ export function registerRequestLifecycle(fastify: FastifyInstance, metrics: Metr
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     const ctx = new RequestContext();
+    ctx.route = request.routeOptions.url ?? 'unmatched';
     request.ballast = ctx;
     const res = reply.raw;
-    res.once('close', () => {
+    // `on`, not `once`: a response emits 'close' once, and once() wraps every listener in two more objects.
+    res.on('close', () => {
       const finished = res.writableFinished;
       if (!finished) ctx.markClientClosed();
       const status = finished ? res.statusCode : CLIENT_CLOSED_STATUS;
       const now = performance.now();
-      const route = request.routeOptions.url ?? 'unmatched';
+      const route = ctx.route;
       const durationMs = now - ctx.startedAt;
       metrics.httpDuration.series(request.method, route, status).observe(durationMs / 1000);
       metrics.ownTime.series(route).observe(ctx.ownMs(now) / 1000);
@@ -46,11 +61,14 @@ export function registerRequestLifecycle(fastify: FastifyInstance, metrics: Metr
       };
       if (status >= 500) lines.warn(fields, 'request failed');
       else lines.info(fields, finished ? 'request completed' : 'client closed request');
+      // Last: a drain waiting for the in-flight count to reach 0 then finds this line queued.
+      onEnded?.(ctx);
     });
     done();
   });
 
   fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (closingConnections?.()) void reply.header('connection', 'close');
     void reply.header('x-request-id', request.id).header('server-timing', request.ballast.serverTiming());
     done(null, payload);
   });
