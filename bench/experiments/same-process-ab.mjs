@@ -6,6 +6,11 @@
 //
 //   node bench/experiments/same-process-ab.mjs <build dir> <build dir> ...   (e.g. dist .variants/head)
 //
+// What it resolves (2026-11-26, 40 rounds × 1 s): two copies of the same build read 1.001, 1.024 and
+// 0.931 of each other in three runs, so only differences beyond ~7 % mean anything; one run put a
+// build without the chat route schema 6-9 % faster and the next 2 % slower. The VM's speed moves by
+// up to 2× within seconds, which one process does not cancel. Kept for large effects.
+//
 // Each build dir is a compiled `dist/` (its app.factory.js is imported). Env: SP_ROUNDS (8),
 // SP_SEC (3 s per app per round), SP_CONC (64), SP_PATH (/chat/complete), SP_WARM (4000 requests).
 // Prints, per build, the median over rounds of the main thread's and the whole process's CPU µs per

@@ -21,12 +21,17 @@ export class OpenAiChatService {
     return checkChatCompletion(body, this.config.chat.defaultModel);
   }
 
-  async complete(request: ChatCompletionRequest, ctx: RequestContext): Promise<Record<string, unknown>> {
-    const answer = await this.upstream.postJson<unknown>('/chat/completions', request.body, ctx);
-    if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) {
+  /**
+   * The upstream's `chat.completion` as JSON text, byte for byte as it arrived (checked to be a
+   * JSON object first): a parse and a re-serialisation would rewrite numbers (`1.0` → `1`) and
+   * escapes, and cost a JSON.stringify per call.
+   */
+  async complete(request: ChatCompletionRequest, ctx: RequestContext): Promise<string> {
+    const answer = await this.upstream.postJsonText('/chat/completions', request.body, ctx);
+    if (typeof answer.value !== 'object' || answer.value === null || Array.isArray(answer.value)) {
       throw malformedUpstreamResponse('the chat completion is not a JSON object');
     }
-    return answer as Record<string, unknown>;
+    return answer.text;
   }
 
   /** Resolves once the upstream accepted the stream; yields its `data:` payloads untouched. */

@@ -37,7 +37,7 @@ export class OpenAiController {
     const request = this.chat.check(call.body);
     if (request.stream) return this.sse.relay(reply, ctx, this.chat.stream(request, ctx));
     const completion = await this.chat.complete(request, ctx);
-    await reply.code(200).send(completion);
+    await reply.code(200).type('application/json; charset=utf-8').send(completion);
   }
 
   @Post('embeddings')

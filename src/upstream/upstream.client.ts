@@ -19,6 +19,12 @@ import { UpstreamRouter } from './upstream.router.js';
 /** An open upstream stream: the `data` payloads of its SSE events, `[DONE]` excluded. */
 export type UpstreamEventStream = AsyncIterable<string>;
 
+/** An upstream's JSON answer as it arrived, and its parsed value. */
+export interface JsonText {
+  text: string;
+  value: unknown;
+}
+
 /**
  * The one place ballast talks HTTP to upstreams: one shared keep-alive client made at start-up and
  * closed at shutdown, one deadline per request (all attempts and fallbacks together), retries and
@@ -96,7 +102,21 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     return this.json<T>('GET', path, undefined, ctx);
   }
 
-  private async json<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: RequestContext): Promise<T> {
+  /**
+   * POST a JSON body, answer the upstream's JSON text exactly as it arrived, with its parsed value
+   * (for relays: the bytes go back untouched, and the value has been checked to parse).
+   */
+  postJsonText(path: string, body: unknown, ctx: RequestContext): Promise<JsonText> {
+    return this.json('POST', path, body, ctx, (text) => ({ text, value: parseJson<unknown>(text) }));
+  }
+
+  private async json<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    ctx: RequestContext,
+    read: (text: string) => T = parseJson<T>,
+  ): Promise<T> {
     const targets = this.candidates(body);
     const timeoutMs = this.config.upstream.timeoutMs;
     const deadline = new RequestDeadline(ctx, timeoutMs);
@@ -105,7 +125,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
       return await this.failover(targets, deadline, async (target) => {
         const response = await this.wire.exchange(this.request(target, method, path, body, deadline, 'application/json'));
         if (!isSuccess(response.status)) throw mapUpstreamStatus(response.status, response.text, response.header('retry-after'));
-        return parseJson<T>(response.text);
+        return read(response.text);
       });
     } finally {
       ctx.upstreamMs += performance.now() - started;

@@ -39,6 +39,38 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       expect(JSON.stringify(seen.headers)).not.toContain(CALLER_KEY);
     });
 
+    it("plain: the upstream's answer comes back byte for byte (numbers, escapes, key order, unknown fields)", async () => {
+      // What a parse and re-serialisation would rewrite: 1.0 → 1, \u00e9 → é, the spacing.
+      const raw =
+        '{"id":"chatcmpl-raw","object":"chat.completion","created":1.0,"model":"fake-model", "vendor_extra":{"z":1,"a":[]},' +
+        '"choices":[{"index":0,"message":{"role":"assistant","content":"caf\\u00e9 \\ud83d\\ude00"},"finish_reason":"stop"}],' +
+        '"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}';
+      s.fake.reset({ fault: { kind: 'raw', body: raw } });
+      const res = await request(s.app.url)
+        .post('/v1/chat/completions')
+        .set('authorization', `Bearer ${CALLER_KEY}`)
+        .send({ model: 'fake-model', messages })
+        .buffer(true)
+        .parse((response, done) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => done(null, text));
+        })
+        .expect(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.body).toBe(raw);
+      const completion = await client.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'x' }] });
+      expect(completion.choices[0].message.content).toBe('café 😀');
+    });
+
+    it('plain: an upstream answer that is JSON but not an object is a 502, not relayed', async () => {
+      s.fake.reset({ fault: { kind: 'raw', body: '[1,2]' } });
+      const res = await request(s.app.url).post('/v1/chat/completions').set('authorization', `Bearer ${CALLER_KEY}`).send({ messages }).expect(502);
+      expect(res.body.error).toEqual(expect.objectContaining({ type: 'upstream_error' }));
+      expect(res.body.error.message).toContain('not a JSON object');
+    });
+
     it('passes fields ballast does not know through to the upstream, and fills in the default model', async () => {
       // No model (ballast fills in CHAT_MODEL) and a vendor field the SDK does not type.
       const params = { messages, seed: 7, response_format: { type: 'text' }, top_k: 40 };

@@ -19,6 +19,8 @@ export type Fault =
   | { kind: 'stall' }
   /** 200 with content-type application/json and body 'not json{'. */
   | { kind: 'malformed' }
+  /** 200 with content-type application/json and exactly this body (e.g. JSON a parse and re-serialisation would change). */
+  | { kind: 'raw'; body: string }
   /** Stream requests: send N chunks then destroy the socket (no [DONE]). Non-stream requests: same as reset. */
   | { kind: 'cut-stream'; afterChunks: number }
   /** Stream requests: send all chunks, then end the response without 'data: [DONE]'. Non-stream: no effect. */
@@ -396,6 +398,9 @@ export class FakeUpstream {
           return;
         case 'malformed':
           this.sendRaw(res, 200, MALFORMED_BODY);
+          return;
+        case 'raw':
+          this.sendRaw(res, 200, fault.body);
           return;
         case 'cut-stream':
           if (!isStream) {
