@@ -20,8 +20,8 @@ export interface RequestLifecycleOptions {
  * per request (status 499 for a client that left), and the request's HTTP metrics.
  *
  * One `close` listener and one onSend hook per request serve everything that needs the end of a
- * request or its response headers (`onEnded`, `closingConnections`): each extra once-listener and
- * hook was a few µs of event-loop time on every request (docs/benchmarks.md).
+ * request or its response headers (`onEnded`, `closingConnections`), rather than one more listener
+ * and hook per feature, each run on every request.
  */
 export function registerRequestLifecycle(fastify: FastifyInstance, options: RequestLifecycleOptions): void {
   const { metrics, onEnded, closingConnections } = options;
