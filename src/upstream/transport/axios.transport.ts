@@ -2,9 +2,8 @@ import { HttpService } from '@nestjs/axios';
 import { AxiosResponse } from 'axios';
 import { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
+import { readBounded, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 import { asAbortSignal } from './abort-emitter.js';
-import { responseTooLarge } from '../upstream-error.mapper.js';
 
 /** axios (through @nestjs/axios's HttpService) on keep-alive node:http(s) agents with bounded sockets. */
 export class AxiosTransport extends UpstreamTransport {
@@ -65,18 +64,8 @@ class AxiosStreamResponse implements TransportResponse {
   }
 
   /** The whole body, read no further than `maxBytes` (then the connection is dropped). */
-  async text(): Promise<string> {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    for await (const chunk of this.response.data as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      if (bytes > this.maxBytes) {
-        this.response.data.destroy();
-        throw responseTooLarge(this.maxBytes);
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+  text(): Promise<string> {
+    return readBounded(this.response.data, this.maxBytes, () => this.response.data.destroy());
   }
 
   chunks(): AsyncIterable<Uint8Array> {

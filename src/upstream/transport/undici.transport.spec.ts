@@ -125,6 +125,27 @@ describe('UndiciTransport.exchange', () => {
     expect(await call('/big-500')).toMatchObject({ status: 500, text: '' });
   });
 
+  it("send() (streams): a response body read whole stops at maxResponseBytes too (a stream request's error body)", async () => {
+    let written = 0;
+    routes.set('/big-500-chunked', (_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      const next = (): void => {
+        if (res.destroyed || written >= 1_000_000) return void res.end();
+        written += 4_000;
+        res.write('e'.repeat(4_000), () => setImmediate(next));
+      };
+      next();
+    });
+    routes.set('/small-500', (_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}'));
+    const send = (path: string) => transport.send({ method: 'POST', origin, path, headers: {}, body: '{}', signal: new AbortEmitter() });
+    expect(await (await send('/small-500')).text()).toBe('{"error":{"message":"boom"}}');
+    const big = await send('/big-500-chunked');
+    expect(big.status).toBe(500);
+    await expect(big.text()).rejects.toMatchObject({ status: 502, code: 'upstream_response_too_large' });
+    await waitFor(() => written > 0);
+    expect(written).toBeLessThan(1_000_000);
+  });
+
   it('cancelled while in flight: fails at once and the upstream sees its connection closed', async () => {
     let closed = false;
     routes.set('/slow', (_req, res) => res.on('close', () => (closed = true)));

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Dispatcher, errors } from 'undici';
 import { responseTooLarge } from '../upstream-error.mapper.js';
 import { CancelSignal } from './abort-emitter.js';
-import { BufferedResponse, firstHeader, isSuccess, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
+import { BufferedResponse, firstHeader, isSuccess, readBounded, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 
 /** undici Agent: one keep-alive pool per upstream origin, at most `maxSockets` connections each. */
 export class UndiciTransport extends UpstreamTransport {
@@ -32,7 +32,7 @@ export class UndiciTransport extends UpstreamTransport {
       body: request.body,
       signal: request.signal,
     });
-    return new UndiciResponse(response);
+    return new UndiciResponse(response, this.maxResponseBytes);
   }
 
   /**
@@ -163,7 +163,10 @@ function onCancel(signal: CancelSignal, listener: () => void): () => void {
 class UndiciResponse implements TransportResponse {
   readonly status: number;
 
-  constructor(private readonly response: Dispatcher.ResponseData) {
+  constructor(
+    private readonly response: Dispatcher.ResponseData,
+    private readonly maxBytes: number,
+  ) {
     this.status = response.statusCode;
   }
 
@@ -171,8 +174,9 @@ class UndiciResponse implements TransportResponse {
     return firstHeader(this.response.headers, name);
   }
 
+  /** The whole body, read no further than `maxBytes` (then the connection is dropped). */
   text(): Promise<string> {
-    return this.response.body.text();
+    return readBounded(this.response.body, this.maxBytes, () => this.response.body.destroy());
   }
 
   chunks(): AsyncIterable<Uint8Array> {

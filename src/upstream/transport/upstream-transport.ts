@@ -1,4 +1,6 @@
+import { responseTooLarge } from '../upstream-error.mapper.js';
 import type { CancelSignal } from './abort-emitter.js';
+
 export interface TransportRequest {
   method: 'GET' | 'POST';
   /** e.g. `https://api.openai.com` */
@@ -26,6 +28,24 @@ export interface TransportResponse {
 /** A 2xx answer: what callers take as the upstream's result (anything else is mapped to an error). */
 export function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
+}
+
+/**
+ * A response body read whole as UTF-8, but no further than `maxBytes`: past it, `stop()` drops the
+ * body (and its connection) and the read fails with 502 upstream_response_too_large.
+ */
+export async function readBounded(body: AsyncIterable<Uint8Array>, maxBytes: number, stop: () => void): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > maxBytes) {
+      stop();
+      throw responseTooLarge(maxBytes);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A response header's value from Node-style headers (lower-case names, repeated ones as arrays): the first. */
