@@ -13,12 +13,14 @@
 //   3. overload: open-loop load at over.factor × the highest capacity measured in 1.; share of 503
 //      answers, their latency (target p99 ≤ 5 ms), Retry-After on each, latency of the 200 answers,
 //      RSS sampled every second. Rows: {text} and {texts} on a second instance with a small queue
-//      (over.smallQueue), {text} on the first one (default queue 1024), {text} at over.lowFactor on
-//      the small-queue instance, and a longer soak (over.soakSec) on the first one for RSS.
+//      bounded in texts only (over.smallQueue, CLASSIFIER_MAX_QUEUE_WAIT_MS=0), {text} on the first
+//      one (the defaults: 1024 texts and 500 ms of expected wait), {text} on a third instance with
+//      the default 1024 texts and no bound in time, {text} at over.lowFactor on the small-queue
+//      instance, and a longer soak (over.soakSec) on the first one for RSS.
 //
 // ballast: CLASSIFIER_THREADS=1 (2 cores: one for inference, one for the event loop and the load
-// generator), CLASSIFIER_MAX_BATCH=32, CLASSIFIER_MAX_QUEUE=1024 and CLASSIFIER_BATCH_WAIT_MS=2
-// (the defaults), no fallback model, no downloads; measured once /ready is 200. Every text is unique
+// generator), CLASSIFIER_MAX_BATCH=32, CLASSIFIER_MAX_QUEUE=1024, CLASSIFIER_MAX_QUEUE_WAIT_MS=500
+// and CLASSIFIER_BATCH_WAIT_MS=2 (the defaults), no fallback model, no downloads; measured once /ready is 200. Every text is unique
 // (see classify-texts.mjs) and every 200 answer is checked (label of its sentence, model
 // bench-sentiment). The bench model is generated first if dist-bench/models lacks it.
 import { fork, spawnSync } from 'node:child_process';
@@ -59,6 +61,7 @@ export const CLS_CFG = {
   threads: 1,
   batch: 32,
   maxQueue: 1024,
+  maxQueueWaitMs: 500,
   batchWaitMs: 2,
   single: { connections: 64 },
   many: { connections: 8, texts: 32 },
@@ -75,6 +78,7 @@ const BALLAST_CLS_ENV = {
   CLASSIFIER_THREADS: String(CLS_CFG.threads),
   CLASSIFIER_MAX_BATCH: String(CLS_CFG.batch),
   CLASSIFIER_MAX_QUEUE: String(CLS_CFG.maxQueue),
+  CLASSIFIER_MAX_QUEUE_WAIT_MS: String(CLS_CFG.maxQueueWaitMs),
   CLASSIFIER_BATCH_WAIT_MS: String(CLS_CFG.batchWaitMs),
 };
 
@@ -477,26 +481,36 @@ export async function runClassify(fake) {
     // ---- 3. overload: open loop above the highest capacity measured in 1.
     const capTexts = Math.max(out.capacity.raw, out.capacity.single, out.capacity.many);
     out.overCapTexts = capTexts;
-    const small = await startBallast('undici', fake.origin, { name: 'ballast-classify-q', env: { ...BALLAST_CLS_ENV, CLASSIFIER_MAX_QUEUE: String(cfg.over.smallQueue) } });
-    started.push(small.cp);
-    await waitReady(small.origin, 'ballast-classify-q');
-    // Same warm-up as the first instance had (JIT, connections): the {text} load of section 1.
-    {
-      const wpool = new Pool(small.origin, { connections: cfg.single.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+    // Two more instances, identical but for the queue's bounds: a small queue bounded in texts only,
+    // and the default 1024 texts without the bound in time (how the default queue did before it).
+    const extra = {
+      small: { name: 'ballast-classify-q', queue: cfg.over.smallQueue, waitMs: 0 },
+      count: { name: 'ballast-classify-count', queue: cfg.maxQueue, waitMs: 0 },
+    };
+    const instances = { main: Object.assign(bal, { queue: cfg.maxQueue, waitMs: cfg.maxQueueWaitMs, label: 'default instance' }) };
+    for (const [key, spec] of Object.entries(extra)) {
+      const inst = await startBallast('undici', fake.origin, { name: spec.name, env: { ...BALLAST_CLS_ENV, CLASSIFIER_MAX_QUEUE: String(spec.queue), CLASSIFIER_MAX_QUEUE_WAIT_MS: String(spec.waitMs) } });
+      started.push(inst.cp);
+      await waitReady(inst.origin, spec.name);
+      // Same warm-up as the first instance had (JIT, connections): the {text} load of section 1.
+      const wpool = new Pool(inst.origin, { connections: cfg.single.connections, pipelining: 1, keepAliveTimeout: 60_000 });
       const w = await closedLoop(wpool, { connections: cfg.single.connections, perRequest: 1, durationMs: cfg.warmupSec * 2000 }).done;
       await wpool.close();
-      if (w.bad || w.non2xx || w.errors) problems.push(`classify: warm-up of ballast-classify-q: bad ${w.bad}, non-2xx ${w.non2xx}, errors ${w.errors} (first: ${w.firstProblem})`);
+      if (w.bad || w.non2xx || w.errors) problems.push(`classify: warm-up of ${spec.name}: bad ${w.bad}, non-2xx ${w.non2xx}, errors ${w.errors} (first: ${w.firstProblem})`);
+      // Object.assign, not a spread: `lines` is a getter that reads the log file when asked.
+      instances[key] = Object.assign(inst, { queue: spec.queue, waitMs: spec.waitMs, label: `CLASSIFIER_MAX_QUEUE=${spec.queue}, CLASSIFIER_MAX_QUEUE_WAIT_MS=0 instance` });
     }
-    // Object.assign, not a spread: `lines` is a getter that reads the log file when asked.
-    const instances = { small: Object.assign(small, { queue: cfg.over.smallQueue }), main: Object.assign(bal, { queue: cfg.maxQueue }) };
     const { factor, lowFactor } = cfg.over;
+    const smallQ = `CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue}, no bound in time`;
+    const defaults = `defaults: CLASSIFIER_MAX_QUEUE=${cfg.maxQueue}, CLASSIFIER_MAX_QUEUE_WAIT_MS=${cfg.maxQueueWaitMs}`;
     out.overRows = [
-      { key: 'single-small', inst: 'small', perRequest: 1, factor, name: `{text}, ${factor}×, CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue}` },
-      { key: 'many-small', inst: 'small', perRequest: cfg.many.texts, factor, name: `{texts: ${cfg.many.texts}}, ${factor}×, CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue}` },
-      { key: 'single-default', inst: 'main', perRequest: 1, factor, name: `{text}, ${factor}×, CLASSIFIER_MAX_QUEUE=${cfg.maxQueue} (default)` },
-      { key: 'single-small-low', inst: 'small', perRequest: 1, factor: lowFactor, name: `{text}, ${lowFactor}×, CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue}` },
+      { key: 'single-small', inst: 'small', perRequest: 1, factor, name: `{text}, ${factor}×, ${smallQ}` },
+      { key: 'many-small', inst: 'small', perRequest: cfg.many.texts, factor, name: `{texts: ${cfg.many.texts}}, ${factor}×, ${smallQ}` },
+      { key: 'single-default', inst: 'main', perRequest: 1, factor, name: `{text}, ${factor}×, ${defaults}` },
+      { key: 'single-count', inst: 'count', perRequest: 1, factor, name: `{text}, ${factor}×, CLASSIFIER_MAX_QUEUE=${cfg.maxQueue}, no bound in time (CLASSIFIER_MAX_QUEUE_WAIT_MS=0)` },
+      { key: 'single-small-low', inst: 'small', perRequest: 1, factor: lowFactor, name: `{text}, ${lowFactor}×, ${smallQ}` },
       // RSS over a longer overload: does it level off?
-      { key: 'soak', inst: 'main', perRequest: 1, factor: lowFactor, durationSec: cfg.over.soakSec, name: `{text}, ${lowFactor}×, CLASSIFIER_MAX_QUEUE=${cfg.maxQueue} (default), ${cfg.over.soakSec} s soak` },
+      { key: 'soak', inst: 'main', perRequest: 1, factor: lowFactor, durationSec: cfg.over.soakSec, name: `{text}, ${lowFactor}×, ${defaults}, ${cfg.over.soakSec} s soak` },
     ];
     for (const row of out.overRows) {
       const inst = instances[row.inst];
@@ -524,6 +538,7 @@ export async function runClassify(fake) {
         const answered = r.n200 + r.n503 + r.other + r.bad;
         const res = {
           queue: inst.queue,
+          waitMs: inst.waitMs,
           rate,
           warmupSec,
           offered: r.offered,
@@ -574,7 +589,7 @@ export async function runClassify(fake) {
       const one = classifyBody(1);
       const res = await fetch(`${inst.origin}/classify`, { method: 'POST', headers: JSON_HEADERS, body: one.body });
       const text = await res.text();
-      const rec = { queued: after.queued, batchesInFlight: after.batchesInFlight, workerRestarts: after.workerRestarts, status: res.status, problem: res.status === 200 ? checkAnswer(text, one.labels, 1) : text.slice(0, 200) };
+      const rec = { label: inst.label, queued: after.queued, batchesInFlight: after.batchesInFlight, workerRestarts: after.workerRestarts, status: res.status, problem: res.status === 200 ? checkAnswer(text, one.labels, 1) : text.slice(0, 200) };
       out.recovery[k] = rec;
       if (rec.queued || rec.status !== 200 || rec.problem || rec.workerRestarts) problems.push(`classify after overload (${inst.cp.benchName}): ${JSON.stringify(rec)}`);
       if (inst.cp.exitCode !== null || inst.cp.signalCode !== null) problems.push(`${inst.cp.benchName} exited during the run:\n${inst.lines.join('\n')}`);
@@ -601,7 +616,7 @@ export function classifyReport(cls, level = '##') {
   L.push('');
   L.push(
     `Model **${BENCH_MODEL}** (\`node scripts/generate-models.mjs --bench\`: lexicon + 8 dense 768×768 layers per token; ${cls.generated ? 'generated by this run' : 'already in dist-bench/models'}), texts of 14 words (16 tokens), each unique in the run, half positive, half negative. ` +
-      `ballast = \`node dist/main.js\` with LOCAL_MODEL=${BENCH_MODEL}, LOCAL_MODEL_PATH=dist-bench/models, ALLOW_REMOTE_MODELS=false, LOCAL_MODEL_FALLBACK= (none), CLASSIFIER_THREADS=${cfg.threads} (2 cores: one for inference, one for the event loop and the load generator), CLASSIFIER_MAX_BATCH=${cfg.batch}, CLASSIFIER_BATCH_WAIT_MS=${cfg.batchWaitMs}, CLASSIFIER_MAX_QUEUE=${cfg.maxQueue}, LOG_LEVEL=${BALLAST_LOG_LEVEL}; /ready was 200 (${cls.ready.name}, ${cls.ready.threads} thread) ${f1(cls.readyMs / 1000)} s after /health. ` +
+      `ballast = \`node dist/main.js\` with LOCAL_MODEL=${BENCH_MODEL}, LOCAL_MODEL_PATH=dist-bench/models, ALLOW_REMOTE_MODELS=false, LOCAL_MODEL_FALLBACK= (none), CLASSIFIER_THREADS=${cfg.threads} (2 cores: one for inference, one for the event loop and the load generator), CLASSIFIER_MAX_BATCH=${cfg.batch}, CLASSIFIER_BATCH_WAIT_MS=${cfg.batchWaitMs}, CLASSIFIER_MAX_QUEUE=${cfg.maxQueue}, CLASSIFIER_MAX_QUEUE_WAIT_MS=${cfg.maxQueueWaitMs ?? 0}, LOG_LEVEL=${BALLAST_LOG_LEVEL}; /ready was 200 (${cls.ready.name}, ${cls.ready.threads} thread) ${f1(cls.readyMs / 1000)} s after /health. ` +
       `Every 200 answer is checked: model ${BENCH_MODEL}, the label of its sentence, a score in (0, 1].`,
   );
   L.push('');
@@ -694,7 +709,7 @@ export function classifyReport(cls, level = '##') {
   L.push('');
   L.push(
     `Open-loop load from the bench process: calls sent at a fixed rate of ${cfg.over.factor}× (one row ${cfg.over.lowFactor}×) the highest capacity measured in section 1 (${f0(cls.overCapTexts)} texts/s), whatever happened to earlier calls (one new body per call, so nothing is shared), on an undici Pool of up to ${cfg.over.connections} connections (so the client never queues). Warm-up per row: the rate ramps up linearly over ${cfg.over.rampSec} s (so the client does not open hundreds of connections at once), then holds; the warm-up lasts ${cfg.over.warmupSec} s plus the time to fill the queue twice over at the planned excess rate; then ${cfg.over.durationSec} s measured (the soak row: ${cfg.over.soakSec} s): only calls sent in that window count; the run then waits for every open call. Served texts/s = texts of 200 answers that arrived in the window (whenever sent). ` +
-      `The CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue} rows use a second ballast instance, identical but for the queue (started for this section); the default-queue row uses the instance of sections 1 and 2. ` +
+      `The rows without a bound in time use two more ballast instances, identical but for the queue's bounds (CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue} or ${cfg.maxQueue}, CLASSIFIER_MAX_QUEUE_WAIT_MS=0; started for this section and warmed up like the first); the rows with the defaults use the instance of sections 1 and 2. ` +
       `Every 503 is checked for \`overloaded_error\` / \`queue_full\` and a Retry-After header. RSS = VmRSS of that ballast process from /proc/<pid>/status, sampled every second from just before the load until 1 s after the last answer; \"levelled off\" = its highest value in the second half of the measured window is within 2 MiB of the first half's (V8 grows its heap in steps, so a short window can show growth that stops later; the soak row runs longer for that reason). Send lag = how late the generator sent a call vs its schedule (if large, the offered rate was lower than planned). CPU over the row (100 % = one core): ballast's process, the bench process (the load generator), and the busy share of the whole machine (all cores; 100 % = every core busy) (other work on the VM included); listen overflows = the kernel's TcpExt ListenOverflows counter over the row (whole machine): connections dropped because a listen backlog was full, each costing the client a 1 s SYN retry.`,
   );
   L.push('');
@@ -727,7 +742,7 @@ export function classifyReport(cls, level = '##') {
   L.push('');
   for (const row of overRows) L.push(`- RSS samples, ${row.name} (MiB, every second): ${over[row.key].rss.samples.map(f0).join(', ')}`);
   for (const [k, rec] of Object.entries(cls.recovery)) {
-    L.push(`- After the overload (${k === 'small' ? `queue ${cfg.over.smallQueue} instance` : 'default instance'}): /ready 200 with ${rec.queued} queued, ${rec.batchesInFlight} batches in flight, ${rec.workerRestarts} worker restarts; one {text} call: ${rec.status}${rec.problem ? ` (${rec.problem})` : ' ok'}.`);
+    L.push(`- After the overload (${rec.label ?? k}): /ready 200 with ${rec.queued} queued, ${rec.batchesInFlight} batches in flight, ${rec.workerRestarts} worker restarts; one {text} call: ${rec.status}${rec.problem ? ` (${rec.problem})` : ' ok'}.`);
   }
   L.push('');
   return { text: L.join('\n'), problems };

@@ -3,7 +3,7 @@
 // {text} calls at 1075/s (2.5x the ~430 texts/s capacity) for 5 s warm-up + 10 s, then the 503
 // latency percentiles next to the scavenge / mark-compact pause distribution from the trace.
 //   FLAGS="--max-semi-space-size=16" node bench/experiments/classify-gc.mjs   (needs dist-bench/models)
-// CLASSIFIER_MAX_QUEUE (default 256) and CLASSIFIER_NICE are passed on to ballast when set.
+// CLASSIFIER_MAX_QUEUE (default 256), CLASSIFIER_MAX_QUEUE_WAIT_MS and CLASSIFIER_NICE are passed on to ballast when set.
 // LOOP_GAPS=1 also loads loop-gaps-preload.mjs (event-loop stalls vs GC pauses, run-queue wait).
 // WORKER_SCHED_IDLE=1 moves the classifier worker's threads (those at CLASSIFIER_NICE) to the
 // SCHED_IDLE policy with `chrt --idle` once the model has loaded (an experiment, not a setting).
@@ -15,7 +15,7 @@ const flags = (process.env.FLAGS ?? '--max-semi-space-size=64').split(' ').filte
 const out = fs.openSync('/tmp/gc-trace.txt', 'w');
 const preload = process.env.LOOP_GAPS === '1' ? ['--import', new URL('./loop-gaps-preload.mjs', import.meta.url).pathname] : [];
 const cp = spawn(process.execPath, [...flags, ...preload, '--trace-gc', 'dist/main.js'], {
-  env: { PATH: process.env.PATH, PORT: '3994', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info', LOCAL_MODEL: 'bench-sentiment', LOCAL_MODEL_PATH: `${process.cwd()}/dist-bench/models`, ALLOW_REMOTE_MODELS: 'false', LOCAL_MODEL_FALLBACK: '', CLASSIFIER_THREADS: '1', CLASSIFIER_MAX_QUEUE: process.env.CLASSIFIER_MAX_QUEUE ?? '256', ...(process.env.CLASSIFIER_NICE ? { CLASSIFIER_NICE: process.env.CLASSIFIER_NICE } : {}) },
+  env: { PATH: process.env.PATH, PORT: '3994', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info', LOCAL_MODEL: 'bench-sentiment', LOCAL_MODEL_PATH: `${process.cwd()}/dist-bench/models`, ALLOW_REMOTE_MODELS: 'false', LOCAL_MODEL_FALLBACK: '', CLASSIFIER_THREADS: '1', CLASSIFIER_MAX_QUEUE: process.env.CLASSIFIER_MAX_QUEUE ?? '256', ...(process.env.CLASSIFIER_MAX_QUEUE_WAIT_MS ? { CLASSIFIER_MAX_QUEUE_WAIT_MS: process.env.CLASSIFIER_MAX_QUEUE_WAIT_MS } : {}), ...(process.env.CLASSIFIER_NICE ? { CLASSIFIER_NICE: process.env.CLASSIFIER_NICE } : {}) },
   stdio: ['ignore', out, out],
 });
 process.on('exit', () => cp.kill('SIGKILL'));

@@ -66,6 +66,8 @@ export class AppConfig {
     threads: number;
     nice: number;
     maxQueue: number;
+    /** A text is not queued behind more than this much expected work (ms); 0 = no bound in time. */
+    maxQueueWaitMs: number;
     maxBatch: number;
     batchWaitMs: number;
     maxInputs: number;
@@ -123,6 +125,7 @@ export class AppConfig {
       threads: env.CLASSIFIER_THREADS,
       nice: env.CLASSIFIER_NICE,
       maxQueue: env.CLASSIFIER_MAX_QUEUE,
+      maxQueueWaitMs: env.CLASSIFIER_MAX_QUEUE_WAIT_MS,
       maxBatch: env.CLASSIFIER_MAX_BATCH,
       batchWaitMs: env.CLASSIFIER_BATCH_WAIT_MS,
       maxInputs: env.CLASSIFIER_MAX_INPUTS,

@@ -169,6 +169,9 @@ export class EnvironmentSchema {
   @IsInt() @Min(1) @Max(1_000_000)
   CLASSIFIER_MAX_QUEUE: number = 1024;
 
+  @IsInt() @Min(0) @Max(600_000)
+  CLASSIFIER_MAX_QUEUE_WAIT_MS: number = 500;
+
   @IsInt() @Min(1) @Max(4096)
   CLASSIFIER_MAX_BATCH: number = 32;
 

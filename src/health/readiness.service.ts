@@ -38,14 +38,19 @@ export class ReadinessService {
 
   queue(): HealthIndicatorResult<'classifier_queue'> {
     const check = this.indicators.check('classifier_queue');
+    const waitMs = this.classifier.expectedWaitMs();
     const details = {
       queued: this.classifier.queued,
       limit: this.config.classifier.maxQueue,
+      // null until a full batch has been timed.
+      expectedWaitMs: waitMs === undefined ? null : Math.round(waitMs),
+      maxWaitMs: this.config.classifier.maxQueueWaitMs,
       batchesInFlight: this.classifier.batchesInFlight,
       threads: this.pool.threads,
       workerRestarts: this.pool.restarts,
     };
-    return details.queued >= details.limit ? check.down({ ...details, message: 'The classifier queue is full' }) : check.up(details);
+    const overloaded = this.classifier.overloaded();
+    return overloaded === undefined ? check.up(details) : check.down({ ...details, message: `The classifier is overloaded: ${overloaded}` });
   }
 
   /** Not configured is reported, not failed: local routes still serve, chat answers 503 not_configured. */

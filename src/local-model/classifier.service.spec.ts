@@ -121,4 +121,97 @@ describe(ClassifierService.name, () => {
       await expect(service.classifyOne('b', RequestContext.detached())).resolves.toEqual({ label: 'NEGATIVE', score: 0.8, model: 'm' });
     });
   });
+
+  describe('CLASSIFIER_MAX_QUEUE_WAIT_MS', () => {
+    /**
+     * A pool whose batches take 100 ms per text until `hold` is set; then they wait for `release()`,
+     * which also makes every later batch answer at once.
+     */
+    function slowPool(): FakePool & { hold: boolean; release: () => void } {
+      const pool = new FakePool() as FakePool & { hold: boolean; release: () => void };
+      pool.statusResult = Promise.resolve({ model: 'm', fallback: false, failures: [] });
+      pool.hold = false;
+      const held: Array<() => void> = [];
+      pool.release = () => {
+        pool.classifyImpl = async (texts) => texts.map(() => ({ label: 'POSITIVE', score: 0.9 }));
+        held.splice(0).forEach((go) => go());
+      };
+      pool.classifyImpl = (texts) =>
+        new Promise((resolve) => {
+          const answer = () => resolve(texts.map(() => ({ label: 'POSITIVE', score: 0.9 })));
+          if (pool.hold) held.push(answer);
+          else setTimeout(answer, 100 * texts.length);
+        });
+      return pool;
+    }
+
+    async function busyService(env: Record<string, string>) {
+      const pool = slowPool();
+      const service = serviceWith(pool, { CLASSIFIER_MAX_BATCH: '2', CLASSIFIER_MAX_QUEUE: '100', ...env });
+      await flush();
+      // One batch of one text does not make an estimate (a lone text pays the round trip alone)...
+      await service.classifyOne('warm', RequestContext.detached());
+      expect(service.expectedWaitMs()).toBeUndefined();
+      // ...a full one does: ~100 ms per text (more if the timers fire late).
+      await service.classifyMany(['a', 'b'], RequestContext.detached());
+      expect(service.expectedWaitMs()).toBe(0);
+      // The worker is now busy with a batch that does not end, and texts queue behind it.
+      pool.hold = true;
+      const inFlight = service.classifyMany(['c', 'd'], RequestContext.detached());
+      await flush();
+      return { pool, service, inFlight };
+    }
+
+    it('refuses a text that would wait longer than the bound: 503 queue_full naming the wait, Retry-After from it', async () => {
+      const { pool, service, inFlight } = await busyService({ CLASSIFIER_MAX_QUEUE_WAIT_MS: '250' });
+      const queued = [service.classifyOne('q1', RequestContext.detached()), service.classifyOne('q2', RequestContext.detached())];
+      // Two texts ahead: ~200 ms of work, within 250; a third text is admitted behind them.
+      expect(service.expectedWaitMs()).toBeGreaterThan(190);
+      expect(service.overloaded()).toBeUndefined();
+      queued.push(service.classifyOne('q3', RequestContext.detached()));
+      // Three ahead: ~300 ms: the next caller is refused, at admission and at submit alike.
+      expect(service.admissionError()).toEqual(expect.objectContaining({ status: 503, code: 'queue_full' }));
+      const error = await errorOf(service.classifyMany(['x', 'y'], RequestContext.detached()));
+      expect(error.status).toBe(503);
+      expect(error.code).toBe('queue_full');
+      expect(error.message).toMatch(/would wait ~\d+ ms \(CLASSIFIER_MAX_QUEUE_WAIT_MS is 250\)/);
+      expect(error.headers['retry-after']).toBe('1');
+      expect(service.queued).toBe(3);
+      // Nothing accepted is lost: once the worker moves on, every queued caller is answered.
+      pool.release();
+      await expect(inFlight).resolves.toEqual(expect.objectContaining({ model: 'm' }));
+      await expect(Promise.all(queued)).resolves.toHaveLength(3);
+      expect(service.overloaded()).toBeUndefined();
+    });
+
+    it('Retry-After grows with the work queued (over 2 s of it here)', async () => {
+      const { pool, service, inFlight } = await busyService({ CLASSIFIER_MAX_QUEUE_WAIT_MS: '2000' });
+      const queued: Array<Promise<unknown>> = [];
+      let error: ApiError | undefined;
+      while (!error && queued.length < 100) {
+        const call = service.classifyOne(`t${queued.length}`, RequestContext.detached());
+        await flush();
+        if (service.queued > queued.length) queued.push(call);
+        else error = await errorOf(call);
+      }
+      // ~21 texts of ~100 ms each were admitted; the next one would have waited over 2 s.
+      expect(queued.length).toBeGreaterThanOrEqual(15);
+      expect(queued.length).toBeLessThanOrEqual(21);
+      expect(error?.code).toBe('queue_full');
+      expect(error?.headers['retry-after']).toBe(String(Math.ceil((service.expectedWaitMs() ?? 0) / 1000)));
+      expect(Number(error?.headers['retry-after'])).toBeGreaterThanOrEqual(3);
+      pool.release();
+      await Promise.all([inFlight, ...queued]);
+    });
+
+    it('0 turns the bound off: only CLASSIFIER_MAX_QUEUE (in texts) refuses', async () => {
+      const { pool, service, inFlight } = await busyService({ CLASSIFIER_MAX_QUEUE_WAIT_MS: '0', CLASSIFIER_MAX_QUEUE: '10' });
+      const queued = Array.from({ length: 10 }, (_, i) => service.classifyOne(`t${i}`, RequestContext.detached()));
+      expect(service.expectedWaitMs()).toBeGreaterThan(950);
+      const error = await errorOf(service.classifyOne('late', RequestContext.detached()));
+      expect(error.message).toMatch(/queue is full \(10 texts wait at most\)/);
+      pool.release();
+      await Promise.all([inFlight, ...queued]);
+    });
+  });
 });

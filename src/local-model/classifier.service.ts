@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { MicroBatcher, QueueFullError } from '../common/batching/micro-batcher.js';
 import { InternalError, ModelUnavailableError, OverloadedError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
@@ -7,6 +8,7 @@ import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ClassifierPool } from './classifier.pool.js';
 import { Classification, NO_MODEL_PREFIX } from './classifier.protocol.js';
+import { QueueWaitEstimate } from './queue-wait.js';
 
 export type ModelState =
   | { state: 'loading' }
@@ -21,8 +23,9 @@ export interface ClassifyResult {
 /**
  * Sentiment from the local model: texts from concurrent requests are grouped into micro-batches
  * (up to CLASSIFIER_MAX_BATCH texts, CLASSIFIER_BATCH_WAIT_MS to gather them, one batch per worker at
- * a time); at most CLASSIFIER_MAX_QUEUE texts wait, beyond that callers get 503 at once. A caller that
- * leaves takes its queued texts out. The only user of the worker pool.
+ * a time); at most CLASSIFIER_MAX_QUEUE texts wait, and a new text is not queued behind more than
+ * CLASSIFIER_MAX_QUEUE_WAIT_MS of work: beyond either, callers get 503 at once. A caller that leaves
+ * takes its queued texts out. The only user of the worker pool.
  */
 @Injectable()
 export class ClassifierService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,6 +33,8 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
   private readonly batcher: MicroBatcher<string, Classification>;
   private readonly limits: TextLimits;
   private readonly maxQueue: number;
+  private readonly maxQueueWaitMs: number;
+  private readonly wait: QueueWaitEstimate;
   private current: ModelState = { state: 'loading' };
   private readonly retryMs: number;
   private retryTimer?: NodeJS.Timeout;
@@ -41,8 +46,10 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
     config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
-    const { maxBatch, batchWaitMs, maxQueue, maxInputs, maxTextChars } = config.classifier;
+    const { maxBatch, batchWaitMs, maxQueue, maxQueueWaitMs, maxInputs, maxTextChars } = config.classifier;
     this.maxQueue = maxQueue;
+    this.maxQueueWaitMs = maxQueueWaitMs;
+    this.wait = new QueueWaitEstimate(maxBatch, pool.threads);
     this.retryMs = config.localModel.retryMs;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'CLASSIFIER_MAX_INPUTS', maxTextCharsKey: 'CLASSIFIER_MAX_TEXT_CHARS' };
     this.batcher = new MicroBatcher<string, Classification>(
@@ -54,6 +61,7 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
     );
     metrics.gauge('ballast_classifier_queue_depth', 'Texts waiting for a classifier worker', () => this.batcher.queued);
     metrics.gauge('ballast_classifier_batches_in_flight', 'Batches being classified', () => this.batcher.batchesInFlight);
+    metrics.gauge('ballast_classifier_queue_wait_seconds', 'Expected wait of a text queued now (0 until a full batch has been timed)', () => (this.expectedWaitMs() ?? 0) / 1000);
     metrics.gauge('ballast_classifier_dropped_texts', 'Queued texts dropped because their callers left (running total)', () => this.batcher.stats.dropped);
   }
 
@@ -127,6 +135,11 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
     return this.batcher.batchesInFlight;
   }
 
+  /** How long a text queued now would wait for a worker, in ms; undefined until a full batch has been timed. */
+  expectedWaitMs(): number | undefined {
+    return this.wait.waitMs(this.batcher.queued);
+  }
+
   async classifyOne(text: unknown, ctx: RequestContext): Promise<Classification & { model: string }> {
     const checked = checkText(text, this.limits, 'text');
     const { results, model } = await this.classify([checked], ctx);
@@ -140,11 +153,13 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
   private async classify(texts: string[], ctx: RequestContext): Promise<ClassifyResult> {
     const model = this.servingModel();
     if (ctx.cancelled) throw RequestContext.cancellationError(ctx.cancelled);
+    const refusal = this.admissionError();
+    if (refusal) throw refusal;
     let ticket;
     try {
       ticket = this.batcher.submit(model, texts);
     } catch (error) {
-      throw error instanceof QueueFullError ? this.queueFull() : error;
+      throw error instanceof QueueFullError ? this.queueFull(`the queue has no room for ${texts.length} more texts (${this.maxQueue} wait at most)`) : error;
     }
     const unsubscribe = ctx.onCancel((reason) => ticket.release(RequestContext.cancellationError(reason)));
     try {
@@ -155,18 +170,35 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The refusal a new call gets before its body is even read (classify-admission.ts): the queue has
-   * no room for one more text. Undefined while there is room.
+   * The refusal a new call gets, before its body is even read (classify-admission.ts) and again when
+   * it submits. Undefined while there is room.
    */
   admissionError(): OverloadedError | undefined {
-    return this.batcher.queued >= this.maxQueue ? this.queueFull() : undefined;
+    const why = this.overloaded();
+    return why === undefined ? undefined : this.queueFull(why);
   }
 
-  private queueFull(): OverloadedError {
+  /**
+   * Why a new text would be refused now, if it would: the queue has no room for one more text, or a
+   * text queued now would wait longer than CLASSIFIER_MAX_QUEUE_WAIT_MS. A call's own texts do not
+   * count towards the wait (a big batch on an idle queue is served), only those ahead of it.
+   */
+  overloaded(): string | undefined {
+    const queued = this.batcher.queued;
+    if (queued >= this.maxQueue) return `the queue is full (${this.maxQueue} texts wait at most)`;
+    if (this.maxQueueWaitMs === 0) return undefined;
+    const waitMs = this.wait.waitMs(queued);
+    if (waitMs === undefined || waitMs <= this.maxQueueWaitMs) return undefined;
+    return `a text queued now would wait ~${Math.round(waitMs)} ms (CLASSIFIER_MAX_QUEUE_WAIT_MS is ${this.maxQueueWaitMs})`;
+  }
+
+  /** 503 with Retry-After: the time the queue now holds (at least 1 s, at most 60), or 1 s with no estimate yet. */
+  private queueFull(why: string): OverloadedError {
     this.metrics.shed.inc({ reason: 'classifier_queue' });
-    return new OverloadedError(`The classifier queue is full (${this.maxQueue} texts wait at most); retry shortly`, {
+    const waitMs = this.expectedWaitMs() ?? 0;
+    return new OverloadedError(`The classifier is overloaded: ${why}; retry shortly`, {
       code: 'queue_full',
-      retryAfterSeconds: 1,
+      retryAfterSeconds: Math.min(60, Math.max(1, Math.ceil(waitMs / 1000))),
     });
   }
 
@@ -181,8 +213,11 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
 
   private async runBatch(texts: string[]): Promise<Classification[]> {
     this.metrics.classifierBatchSize.observe(texts.length);
+    const started = performance.now();
     try {
-      return await this.pool.classify(texts);
+      const results = await this.pool.classify(texts);
+      this.wait.record(texts.length, performance.now() - started);
+      return results;
     } catch (error) {
       throw this.batchFailure(error);
     }

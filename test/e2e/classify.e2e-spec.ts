@@ -96,7 +96,7 @@ describe('POST /classify with the fixture model', () => {
     expect(res.body.status).toBe('ok');
     expect(res.body.details).toEqual({
       model: { status: 'up', name: 'tiny-sentiment', fallback: false },
-      classifier_queue: { status: 'up', queued: 0, limit: 1024, batchesInFlight: 0, threads: 1, workerRestarts: expect.any(Number) },
+      classifier_queue: { status: 'up', queued: 0, limit: 1024, expectedWaitMs: null, maxWaitMs: 500, batchesInFlight: 0, threads: 1, workerRestarts: expect.any(Number) },
       upstream: { status: 'up', configured: false, upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: false, breaker: 'closed' }] },
       lifecycle: { status: 'up', draining: false },
     });
@@ -148,7 +148,7 @@ describe('classifier backpressure (a long batch window keeps texts queued)', () 
     expect(Date.now() - started).toBeLessThan(300);
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.body.error).toEqual(expect.objectContaining({ type: 'overloaded_error', code: 'queue_full' }));
-    expect(refused.body.error.message).toMatch(/queue is full \(4 texts/);
+    expect(refused.body.error.message).toMatch(/no room for 2 more texts \(4 wait at most\)/);
     // One more text still fits.
     const fits = request(t.url).post('/classify').send({ text: 'awful' });
     expect((await firstDone).status).toBe(200);
@@ -175,7 +175,7 @@ describe('classifier backpressure (a long batch window keeps texts queued)', () 
     await sleep(100);
     const ready = await request(t.url).get('/ready').expect(503);
     expect(Object.keys(ready.body.error)).toEqual(['classifier_queue']);
-    expect(ready.body.error.classifier_queue).toEqual(expect.objectContaining({ queued: 4, limit: 4, message: 'The classifier queue is full' }));
+    expect(ready.body.error.classifier_queue).toEqual(expect.objectContaining({ queued: 4, limit: 4, message: 'The classifier is overloaded: the queue is full (4 texts wait at most)' }));
     expect((await full).status).toBe(200);
     await request(t.url).get('/ready').expect(200);
   });
