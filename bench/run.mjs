@@ -73,11 +73,26 @@ const CFG = QUICK
     }
   : {
       c1: { warmup: 500, rounds: 15, perRound: 300 },
-      thr: { connections: 64, warmupSec: 1, durationSec: 5, rounds: 3, latencies: [0, 50] },
+      thr: { connections: 64, warmupSec: 1, durationSec: 3, rounds: 6, latencies: [0, 50] },
       sse: { tokens: 20, intervalMs: 10, warmup: 5, streams: 50 },
     };
 
 const MESSAGES = [{ role: 'user', content: 'hello' }];
+
+/**
+ * Processes started per server under test (the relay and ballast-undici): round r of every scenario
+ * goes to process r mod INSTANCES. Two processes of one build differ by up to ~60 µs a request (CPU
+ * placement, memory pages, code alignment: docs/benchmarks.md), and that offset belongs to the
+ * process, so with one process per server it would set every round alike; with several it is sampled.
+ */
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? (QUICK ? 1 : 3));
+if (!Number.isInteger(INSTANCES) || INSTANCES < 1) {
+  console.error(`bench: BENCH_INSTANCES must be a positive integer, got ${process.env.BENCH_INSTANCES}`);
+  process.exit(1);
+}
+
+/** The process of target `t` that round (or stream) `r` goes to. */
+const originFor = (t, r) => t.origins[r % t.origins.length];
 
 const SCENARIOS = ['chat', 'embeddings', 'classify'];
 // Long runs (~5 min each), only when asked for: BENCH_ONLY=pressure / soak.
@@ -160,12 +175,12 @@ async function sseRequest(pool, reqPath, body) {
 
 async function smokeCheck(targets) {
   const problems = [];
-  for (const t of targets) {
+  for (const t of targets.flatMap((t) => t.origins.map((origin) => ({ ...t, origin })))) {
     const pool = new Pool(t.origin, { connections: 1 });
     try {
       const res = await pool.request({ method: 'POST', path: t.path, headers: JSON_HEADERS, body: t.body });
       const text = await res.body.text();
-      if (res.statusCode !== 200 || !text.includes('Echo: hello')) problems.push(`${t.name} ${t.path}: ${res.statusCode} ${text.slice(0, 300)}`);
+      if (res.statusCode !== 200 || !text.includes('Echo: hello')) problems.push(`${t.name} (${t.origin}) ${t.path}: ${res.statusCode} ${text.slice(0, 300)}`);
       const s = await sseRequest(pool, t.streamPath, t.streamBody);
       if (s.status !== 200 || s.times.length === 0 || !s.done) {
         problems.push(`${t.name} ${t.streamPath}: status ${s.status}, ${s.times.length} content events, done=${s.done}${s.error ? `, ${s.error.message}` : ''}`);
@@ -182,18 +197,21 @@ async function smokeCheck(targets) {
 async function scenarioLatencyC1(targets, setKnobs) {
   await setKnobs({ latencyMs: 0, streamIntervalMs: 0, streamTokens: null });
   const { warmup, rounds, perRound } = CFG.c1;
-  const pools = new Map(targets.map((t) => [t.name, new Pool(t.origin, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
+  // One pool per process: a target's rounds rotate over its processes (originFor).
+  const pools = new Map(targets.flatMap((t) => t.origins).map((o) => [o, new Pool(o, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
   const stats = new Map(targets.map((t) => [t.name, { p50s: [], p99s: [], means: [], bad: 0, n: 0, firstBad: null }]));
   try {
     for (const t of targets) {
-      const pool = pools.get(t.name);
-      for (let i = 0; i < warmup; i++) await timedRequest(pool, t.path, t.body);
+      for (const origin of t.origins) {
+        const pool = pools.get(origin);
+        for (let i = 0; i < warmup; i++) await timedRequest(pool, t.path, t.body);
+      }
     }
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round so no target always runs right after another.
       const order = targets.map((_, i) => targets[(i + r) % targets.length]);
       for (const t of order) {
-        const pool = pools.get(t.name);
+        const pool = pools.get(originFor(t, r));
         const st = stats.get(t.name);
         const lat = new Array(perRound);
         for (let i = 0; i < perRound; i++) {
@@ -248,7 +266,7 @@ async function scenarioThroughput(targets, setKnobs) {
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < targets.length; k++) {
         const t = targets[(round + k) % targets.length];
-        const url = t.origin + t.path;
+        const url = originFor(t, round) + t.path;
         await cannon({ url, body: t.body, connections, duration: warmupSec });
         const r = await cannon({ url, body: t.body, connections, duration: durationSec });
         runs.get(t.name)[round] = r;
@@ -281,15 +299,15 @@ async function scenarioSse(targets, setKnobs) {
   const { tokens, intervalMs, warmup, streams } = CFG.sse;
   const streamTokens = Array.from({ length: tokens }, (_, i) => `tok${i} `);
   await setKnobs({ latencyMs: 0, streamIntervalMs: intervalMs, streamTokens });
-  const pools = new Map(targets.map((t) => [t.name, new Pool(t.origin, { connections: 1, keepAliveTimeout: 60_000 })]));
+  const pools = new Map(targets.flatMap((t) => t.origins).map((o) => [o, new Pool(o, { connections: 1, keepAliveTimeout: 60_000 })]));
   const per = new Map(targets.map((t) => [t.name, { ttfe: [], meanGap: [], p99Gap: [], total: [], allGaps: [], bad: 0, badEvents: 0, firstBad: null }]));
   try {
-    for (let i = 0; i < warmup; i++) for (const t of targets) await sseRequest(pools.get(t.name), t.streamPath, t.streamBody);
+    for (let i = 0; i < warmup; i++) for (const t of targets) for (const o of t.origins) await sseRequest(pools.get(o), t.streamPath, t.streamBody);
     for (let i = 0; i < streams; i++) {
       for (let k = 0; k < targets.length; k++) {
         const t = targets[(i + k) % targets.length];
         const st = per.get(t.name);
-        const s = await sseRequest(pools.get(t.name), t.streamPath, t.streamBody);
+        const s = await sseRequest(pools.get(originFor(t, i)), t.streamPath, t.streamBody);
         if (s.status !== 200 || !s.done || s.errorEvent || s.times.length === 0) {
           st.bad++;
           st.firstBad ??= `status ${s.status}, done=${s.done}, errorEvent=${s.errorEvent}${s.error ? `, ${s.error.message}` : ''}`;
@@ -379,7 +397,10 @@ function chatReport({ c1, thr, sse, targets }) {
   const names = targets.map((t) => t.name);
   const L = [];
   L.push(
-    'Targets: **direct** = fake `POST /v1/chat/completions`; **relay** = relay → fake (same path); **ballast-undici** / **ballast-axios** = ballast `POST /chat/complete` (`/chat/stream` for SSE) → fake, `UPSTREAM_TRANSPORT=undici|axios`; **ballast-undici /v1** = the same ballast-undici instance, `POST /v1/chat/completions` with the body sent to direct/relay (`model` fake-model and `messages`, plus `stream: true` for SSE) → fake.',
+    'Targets: **direct** = fake `POST /v1/chat/completions`; **relay** = relay → fake (same path); **ballast-undici** / **ballast-axios** = ballast `POST /chat/complete` (`/chat/stream` for SSE) → fake, `UPSTREAM_TRANSPORT=undici|axios`; **ballast-undici /v1** = the same ballast-undici processes, `POST /v1/chat/completions` with the body sent to direct/relay (`model` fake-model and `messages`, plus `stream: true` for SSE) → fake.' +
+      (INSTANCES > 1
+        ? ` ${INSTANCES} processes each of the relay and of ballast-undici (BENCH_INSTANCES); round r of every scenario (c=1 rounds, c=64 rounds, SSE streams) goes to process r mod ${INSTANCES}, so each process's own offset (placement on the VM, up to ~60 µs a request between two processes of one build) is sampled rather than fixed; ballast-axios and the fake upstream are one process each.`
+        : ''),
   );
   L.push('');
 
@@ -519,21 +540,27 @@ async function main() {
     const chatServers = [];
     let chat = null;
     if (RUN.has('chat')) {
-      const relay = await startRelay(fake.origin);
-      const bu = await startBallast('undici', fake.origin);
+      const relays = [];
+      const bus = [];
+      for (let i = 0; i < INSTANCES; i++) {
+        relays.push(await startRelay(fake.origin));
+        bus.push(await startBallast('undici', fake.origin, { name: INSTANCES > 1 ? `ballast-undici-${i + 1}` : 'ballast-undici' }));
+      }
+      // axios is informational (undici is the default transport): one process.
       const ba = await startBallast('axios', fake.origin);
-      chatServers.push(relay, bu, ba);
-      console.log(`  fake ${fake.origin}, relay ${relay.origin}, ballast-undici ${bu.origin}, ballast-axios ${ba.origin}`);
+      chatServers.push(...relays, ...bus, ba);
+      const listOf = (xs) => xs.map((x) => x.origin).join(' ');
+      console.log(`  fake ${fake.origin}, relay ${listOf(relays)}, ballast-undici ${listOf(bus)}, ballast-axios ${ba.origin}`);
 
       const direct = { path: '/v1/chat/completions', body: JSON.stringify({ model: 'fake-model', messages: MESSAGES }), streamPath: '/v1/chat/completions', streamBody: JSON.stringify({ model: 'fake-model', messages: MESSAGES, stream: true }) };
       const viaBallast = { path: '/chat/complete', body: JSON.stringify({ messages: MESSAGES }), streamPath: '/chat/stream', streamBody: JSON.stringify({ messages: MESSAGES }) };
       const targets = [
-        { name: 'direct', origin: fake.origin, ...direct },
-        { name: 'relay', origin: relay.origin, ...direct },
-        { name: 'ballast-undici', origin: bu.origin, ...viaBallast },
-        // The OpenAI-compatible surface of the same instance: the same body as direct/relay.
-        { name: 'ballast-undici /v1', origin: bu.origin, ...direct },
-        { name: 'ballast-axios', origin: ba.origin, ...viaBallast },
+        { name: 'direct', origins: [fake.origin], ...direct },
+        { name: 'relay', origins: relays.map((x) => x.origin), ...direct },
+        { name: 'ballast-undici', origins: bus.map((x) => x.origin), ...viaBallast },
+        // The OpenAI-compatible surface of the same processes: the same body as direct/relay.
+        { name: 'ballast-undici /v1', origins: bus.map((x) => x.origin), ...direct },
+        { name: 'ballast-axios', origins: [ba.origin], ...viaBallast },
       ];
 
       smoke.push(...(await smokeCheck(targets)));
@@ -549,7 +576,7 @@ async function main() {
       console.log('scenario 3: SSE');
       const sse = await scenarioSse(targets, fake.setKnobs);
 
-      for (const b of [bu, ba]) {
+      for (const b of [...bus, ba]) {
         if (b.cp.exitCode !== null || b.cp.signalCode !== null) smoke.push(`${b.cp.benchName} exited during the run:\n${b.lines.join('\n')}`);
       }
       chat = { c1, thr, sse, targets };
@@ -591,7 +618,7 @@ async function main() {
     console.log('\n' + full);
     console.log(`written ${path.relative(ROOT, path.join(RESULTS_DIR, 'latest.md'))}`);
     if (problems.length || smoke.length) {
-      for (const b of chatServers.slice(1)) if (b.lines.some((l) => /error/i.test(l))) console.warn(`--- last output of ${b.cp.benchName} ---\n${b.lines.join('\n')}`);
+      for (const b of chatServers.filter((x) => x.cp.benchName?.startsWith('ballast'))) if (b.lines.some((l) => /error/i.test(l))) console.warn(`--- last output of ${b.cp.benchName} ---\n${b.lines.join('\n')}`);
     }
   } catch (err) {
     console.error('bench failed:', err instanceof Error ? (err.stack ?? err.message) : err);
