@@ -5,12 +5,14 @@
 //   FLAGS="--max-semi-space-size=16" node bench/experiments/classify-gc.mjs   (needs dist-bench/models)
 // CLASSIFIER_MAX_QUEUE (default 256), CLASSIFIER_MAX_QUEUE_WAIT_MS and CLASSIFIER_NICE are passed on to ballast when set.
 // LOOP_GAPS=1 also loads loop-gaps-preload.mjs (event-loop stalls vs GC pauses, run-queue wait).
+// PRE_SEC=N first runs N s of closed-loop {text} load on 64 connections (what the bench's sections 1
+// and 2 put the default instance through before its overload rows), then the overload.
 // WORKER_SCHED_IDLE=1 moves the classifier worker's threads (those at CLASSIFIER_NICE) to the
 // SCHED_IDLE policy with `chrt --idle` once the model has loaded (an experiment, not a setting).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Pool } from 'undici';
-import { openLoop, summarize } from '../load-gen.mjs';
+import { closedLoop, openLoop, summarize } from '../load-gen.mjs';
 const flags = (process.env.FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
 const out = fs.openSync('/tmp/gc-trace.txt', 'w');
 const preload = process.env.LOOP_GAPS === '1' ? ['--import', new URL('./loop-gaps-preload.mjs', import.meta.url).pathname] : [];
@@ -29,6 +31,9 @@ if (process.env.WORKER_SCHED_IDLE === '1') {
 }
 const pool = new Pool('http://127.0.0.1:3994', { connections: 4096, pipelining: 1 });
 let n = 0;
+if (Number(process.env.PRE_SEC) > 0) {
+  await closedLoop(pool, { workers: 64, warmupMs: 0, durationMs: Number(process.env.PRE_SEC) * 1000, makeRequest: () => ({ kind: 'one', path: '/classify', body: JSON.stringify({ text: `pre ${n++} was a great and happy day for everyone here` }) }) });
+}
 const t0 = performance.now();
 const run = await openLoop(pool, {
   rate: 1075, warmupMs: 5000, durationMs: 10000, rampMs: 2000,
