@@ -182,7 +182,8 @@ export function freePort() {
 
 /**
  * Starts `node dist/main.js` with `transport`; `opts.name` names it in messages (default
- * ballast-<transport>), `opts.env` adds to / overrides its environment.
+ * ballast-<transport>), `opts.env` adds to / overrides its environment, `opts.nodeArgs` replaces
+ * BALLAST_NODE_ARGS (an experiment comparing Node flags side by side).
  */
 export async function startBallast(transport, upstreamOrigin, opts = {}) {
   if (!fs.existsSync(BALLAST_ENTRY)) throw new Error(`${BALLAST_ENTRY} missing: run "npm run build" first`);
@@ -211,7 +212,7 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
   // stdout and stderr to a file, not to this process (see tailLines).
   const logFile = path.join(cwd, 'ballast.log');
   const logFd = fs.openSync(logFile, 'a');
-  const cp = track(spawn(process.execPath, [...BALLAST_NODE_ARGS, BALLAST_ENTRY], { cwd, env, stdio: ['ignore', logFd, logFd] }), name);
+  const cp = track(spawn(process.execPath, [...(opts.nodeArgs ?? BALLAST_NODE_ARGS), BALLAST_ENTRY], { cwd, env, stdio: ['ignore', logFd, logFd] }), name);
   fs.closeSync(logFd);
   const closed = new Promise((resolve) => cp.once('close', resolve));
   const origin = `http://127.0.0.1:${port}`;
