@@ -6,13 +6,14 @@
 //      the same Piscina setup with the same thread count and batch size, no HTTP, always 2 batches
 //      submitted (plus, for information, the same loop with 1 batch in flight, which is how ballast's
 //      MicroBatcher dispatches); ballast by closed-loop HTTP load, single-text calls ({text}, 64
-//      connections) and 32-text calls ({texts}, 8 connections). Interleaved rounds; target ballast
+//      connections) and 32-text calls ({texts}, 4 connections). Interleaved rounds; target ballast
 //      ≥ 80 % of raw.
 //   2. event loop: sequential GET /health from a separate process (bench/health-probe.mjs, own
 //      connection) at rest and while each load of 1. saturates the classifier; target p99 ≤ 10 ms.
 //   3. overload: open-loop load at over.factor × the highest capacity measured in 1.; share of 503
 //      answers, their latency (target p99 ≤ 5 ms), Retry-After on each, latency of the 200 answers,
-//      RSS sampled every second. Rows: {text} and {texts} on a second instance with a small queue
+//      RSS sampled every second. Each row's load comes from a fresh forked process
+//      (classify-overload.mjs), not from the bench process with its history. Rows: {text} and {texts} on a second instance with a small queue
 //      bounded in texts only (over.smallQueue, CLASSIFIER_MAX_QUEUE_WAIT_MS=0), {text} on the first
 //      one (the defaults: 1024 texts and 500 ms of expected wait), {text} on a third instance with
 //      the default 1024 texts and no bound in time, {text} at over.lowFactor on the small-queue
@@ -28,7 +29,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { BENCH_MODEL, checkOne, makeTexts } from './classify-texts.mjs';
+import { BENCH_MODEL, checkAnswer, classifyBody, continueTextsAt, nextTextSeq } from './classify-texts.mjs';
 import { checkedClosedLoop, listenOverflows } from './load-gen.mjs';
 import {
   BALLAST_LOG_LEVEL,
@@ -54,6 +55,7 @@ import {
 
 const RAW_ENTRY = path.join(ROOT, 'bench', 'classify-raw.mjs');
 const PROBE_ENTRY = path.join(ROOT, 'bench', 'health-probe.mjs');
+const OVERLOAD_ENTRY = path.join(ROOT, 'bench', 'classify-overload.mjs');
 const MODELS_DIR = path.join(ROOT, 'dist-bench', 'models');
 const MODEL_FILE = path.join(MODELS_DIR, BENCH_MODEL, 'onnx', 'model.onnx');
 
@@ -64,7 +66,10 @@ export const CLS_CFG = {
   maxQueueWaitMs: 500,
   batchWaitMs: 2,
   single: { connections: 64 },
-  many: { connections: 8, texts: 32 },
+  // 4 × 32 texts: one batch in flight and three queued keep the worker busy (raw keeps two
+  // submitted). 8 used to be here; 7 × 32 texts ahead is ~500-650 ms of work on this model, so
+  // the default CLASSIFIER_MAX_QUEUE_WAIT_MS (500) refuses some of those calls, as it should.
+  many: { connections: 4, texts: 32 },
   ...(QUICK
     ? { rounds: 1, warmupSec: 1, durationSec: 3, health: { n: 300, warmup: 50, intervalMs: 5, loadWarmupSec: 1 }, over: { factor: 2.5, lowFactor: 1.5, rampSec: 1, warmupSec: 2, durationSec: 3, soakSec: 6, connections: 4096, smallQueue: 256 } }
     : { rounds: 3, warmupSec: 2, durationSec: 8, health: { n: 2000, warmup: 200, intervalMs: 5, loadWarmupSec: 1 }, over: { factor: 2.5, lowFactor: 1.5, rampSec: 2, warmupSec: 4, durationSec: 10, soakSec: 60, connections: 4096, smallQueue: 256 } }),
@@ -172,30 +177,6 @@ function ask(cp, msg, replyType, timeoutMs) {
 // ------------------------------------------------------------------------------------------------
 // load
 
-function classifyBody(perRequest) {
-  const { texts, labels } = makeTexts(perRequest);
-  const body = perRequest === 1 ? JSON.stringify({ text: texts[0] }) : JSON.stringify({ texts });
-  return { body, labels };
-}
-
-/** Problem with a 200 body of /classify, or null. */
-function checkAnswer(text, labels, perRequest) {
-  let j;
-  try {
-    j = JSON.parse(text);
-  } catch (err) {
-    return `unparsable body: ${err.message}`;
-  }
-  if (j.model !== BENCH_MODEL) return `model ${JSON.stringify(j.model)}, expected ${BENCH_MODEL}`;
-  if (perRequest === 1) return checkOne(j, labels[0]);
-  if (!Array.isArray(j.results) || j.results.length !== labels.length) return `${Array.isArray(j.results) ? j.results.length : 'no'} results for ${labels.length} texts`;
-  for (let i = 0; i < labels.length; i++) {
-    const p = checkOne(j.results[i], labels[i]);
-    if (p) return `results[${i}]: ${p}`;
-  }
-  return null;
-}
-
 /**
  * Closed-loop load (checkedClosedLoop): `connections` workers on one Pool, each sending its next call
  * as soon as the previous one is answered, until `durationMs` has passed or stop() is called; then
@@ -215,130 +196,6 @@ function closedLoop(pool, { connections, perRequest, durationMs = Infinity }) {
       return done;
     },
   };
-}
-
-/**
- * Open-loop load: `rate` calls per second, each sent at its scheduled time whatever happened to the
- * earlier ones, for warmupMs + durationMs; only calls scheduled in the measured window count, except
- * `servedTexts`: texts of 200 answers that arrived in the measured window, whenever they were sent
- * (the throughput while overloaded). Every 200 body is checked; every 503 must say queue_full and
- * carry Retry-After.
- */
-async function openLoop(pool, { rate, perRequest, warmupMs, durationMs, connections, rampMs = 0 }) {
-  const r = {
-    servedTexts: 0,
-    offered: 0,
-    n200: 0,
-    n503: 0,
-    other: 0,
-    errors: 0,
-    bad: 0,
-    bad503: 0,
-    noRetryAfter: 0,
-    retryAfter: new Set(),
-    lat200: [],
-    lat503: [],
-    lag: [],
-    statusCodes: {},
-    firstProblem: null,
-    inFlight: 0,
-    maxInFlight: 0,
-  };
-  const open = new Set();
-  const fire = (scheduledAt, counted) => {
-    const start = performance.now();
-    if (counted) {
-      r.offered++;
-      r.lag.push(start - scheduledAt);
-    }
-    r.inFlight++;
-    if (r.inFlight > r.maxInFlight) r.maxInFlight = r.inFlight;
-    const { body, labels } = classifyBody(perRequest);
-    const p = (async () => {
-      let status = 0;
-      let text;
-      let headers;
-      try {
-        const res = await pool.request({ method: 'POST', path: '/classify', headers: JSON_HEADERS, body });
-        status = res.statusCode;
-        headers = res.headers;
-        text = await res.body.text();
-      } catch (err) {
-        if (counted) {
-          r.errors++;
-          r.firstProblem ??= `transport error: ${err.code ?? ''} ${err.message}`;
-        }
-        return;
-      } finally {
-        r.inFlight--;
-      }
-      const now = performance.now();
-      const ms = now - start;
-      const problem = status === 200 ? checkAnswer(text, labels, perRequest) : null;
-      if (status === 200 && !problem && now >= windowStart && now < windowEnd) r.servedTexts += perRequest;
-      if (!counted) return;
-      r.statusCodes[status] = (r.statusCodes[status] ?? 0) + 1;
-      if (status === 200) {
-        if (problem) {
-          r.bad++;
-          r.firstProblem ??= problem;
-        } else {
-          r.n200++;
-          r.lat200.push(ms);
-        }
-      } else if (status === 503) {
-        r.n503++;
-        r.lat503.push(ms);
-        const ra = headers['retry-after'];
-        if (ra === undefined) r.noRetryAfter++;
-        else r.retryAfter.add(String(ra));
-        if (!text.includes('"queue_full"') || !text.includes('"overloaded_error"')) {
-          r.bad503++;
-          r.firstProblem ??= `503 body: ${text.slice(0, 200)}`;
-        }
-      } else {
-        r.other++;
-        r.firstProblem ??= `status ${status}: ${text.slice(0, 200)}`;
-      }
-    })();
-    open.add(p);
-    p.finally(() => open.delete(p));
-  };
-  const total = warmupMs + durationMs;
-  const t0 = performance.now();
-  const windowStart = t0 + warmupMs;
-  const windowEnd = t0 + total;
-  // The rate ramps up linearly over the first rampMs (inside the warm-up), so the client does not
-  // open hundreds of connections in the same millisecond; constant from then on.
-  const ramp = Math.min(rampMs, warmupMs);
-  const dueBy = (ms) => (ms < ramp ? (rate * ms * ms) / (2 * ramp * 1000) : (rate * (ms - ramp / 2)) / 1000);
-  const scheduledAt = (n) => (n < (rate * ramp) / 2000 ? Math.sqrt((2 * ramp * 1000 * n) / rate) : (n * 1000) / rate + ramp / 2);
-  const last = Math.floor(dueBy(total));
-  let sent = 0;
-  await new Promise((resolve) => {
-    const timer = setInterval(() => {
-      const el = performance.now() - t0;
-      const due = Math.min(Math.floor(dueBy(Math.min(el, total))), last);
-      while (sent < due) {
-        const scheduledMs = scheduledAt(sent);
-        sent++;
-        fire(t0 + scheduledMs, scheduledMs >= warmupMs);
-      }
-      if (el >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
-  const drainStart = performance.now();
-  while (open.size) await Promise.all([...open]);
-  r.drainMs = performance.now() - drainStart;
-  r.lat200 = sortNum(r.lat200);
-  r.lat503 = sortNum(r.lat503);
-  r.lag = sortNum(r.lag);
-  r.retryAfter = [...r.retryAfter];
-  r.connections = connections;
-  return r;
 }
 
 /**
@@ -519,18 +376,23 @@ export async function runClassify(fake) {
       // The ramp, then long enough for the queue to fill at the planned excess rate (twice over), so
       // the measured window sees the steady state.
       const warmupSec = cfg.over.warmupSec + (2 * inst.queue) / ((row.factor - 1) * capTexts);
-      const opool = new Pool(inst.origin, { connections: cfg.over.connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+      // The load comes from a fresh process per row (bench/classify-overload.mjs): none of this
+      // process's history (heap, pools, earlier results) can pause the client that times the calls.
+      const { cp: gen } = await forkHelper(OVERLOAD_ENTRY, `overload generator (${row.key})`, {});
+      gen.benchName = `overload generator (${row.key})`;
       try {
         const rss = rssSampler(inst.cp.pid);
         const cpu0 = procCpuMs(inst.cp.pid);
-        const self0 = process.cpuUsage();
         const box0 = machineCpu();
         const lo0 = listenOverflows();
         const t0 = performance.now();
-        const r = await openLoop(opool, { rate, perRequest: row.perRequest, warmupMs: warmupSec * 1000, durationMs: durationSec * 1000, connections: cfg.over.connections, rampMs: cfg.over.rampSec * 1000 });
+        const params = { rate, perRequest: row.perRequest, warmupMs: warmupSec * 1000, durationMs: durationSec * 1000, connections: cfg.over.connections, rampMs: cfg.over.rampSec * 1000 };
+        const reply = await ask(gen, { type: 'run', origin: inst.origin, seq: nextTextSeq(), params }, 'result', (warmupSec + durationSec + 120) * 1000);
+        if (reply.error) throw new Error(`overload generator (${row.key}): ${reply.error}`);
+        const r = reply.r;
+        continueTextsAt(reply.seq);
         const cpuSec = (performance.now() - t0) / 1000;
         const cpu1 = procCpuMs(inst.cp.pid);
-        const self1 = process.cpuUsage(self0);
         const box1 = machineCpu();
         const lo1 = listenOverflows();
         await sleep(1000);
@@ -561,7 +423,7 @@ export async function runClassify(fake) {
           maxInFlight: r.maxInFlight,
           drainMs: r.drainMs,
           ballastCpuPct: ((cpu1 - cpu0) / 1000 / cpuSec) * 100,
-          benchCpuPct: ((self1.user + self1.system) / 1e6 / cpuSec) * 100,
+          benchCpuPct: (reply.cpuMs / 1000 / cpuSec) * 100,
           machineBusyPct: (1 - (box1.idle - box0.idle) / (box1.total - box0.total)) * 100,
           listenOverflows: lo1 - lo0,
           factor: row.factor,
@@ -578,7 +440,7 @@ export async function runClassify(fake) {
         }
         if (r.maxInFlight >= cfg.over.connections) problems.push(`classify overload ${row.key}: ${r.maxInFlight} calls in flight reached the client pool's ${cfg.over.connections} connections (client-side queueing)`);
       } finally {
-        await opool.destroy();
+        await stopChild(gen);
       }
     }
 
@@ -708,9 +570,9 @@ export function classifyReport(cls, level = '##') {
   L.push(`${level}# 3. Overload`);
   L.push('');
   L.push(
-    `Open-loop load from the bench process: calls sent at a fixed rate of ${cfg.over.factor}× (one row ${cfg.over.lowFactor}×) the highest capacity measured in section 1 (${f0(cls.overCapTexts)} texts/s), whatever happened to earlier calls (one new body per call, so nothing is shared), on an undici Pool of up to ${cfg.over.connections} connections (so the client never queues). Warm-up per row: the rate ramps up linearly over ${cfg.over.rampSec} s (so the client does not open hundreds of connections at once), then holds; the warm-up lasts ${cfg.over.warmupSec} s plus the time to fill the queue twice over at the planned excess rate; then ${cfg.over.durationSec} s measured (the soak row: ${cfg.over.soakSec} s): only calls sent in that window count; the run then waits for every open call. Served texts/s = texts of 200 answers that arrived in the window (whenever sent). ` +
+    `Open-loop load from a fresh process per row (bench/classify-overload.mjs, forked by the bench, so no earlier section's history in the client pauses the calls it times): calls sent at a fixed rate of ${cfg.over.factor}× (one row ${cfg.over.lowFactor}×) the highest capacity measured in section 1 (${f0(cls.overCapTexts)} texts/s), whatever happened to earlier calls (one new body per call, so nothing is shared), on an undici Pool of up to ${cfg.over.connections} connections (so the client never queues). Warm-up per row: the rate ramps up linearly over ${cfg.over.rampSec} s (so the client does not open hundreds of connections at once), then holds; the warm-up lasts ${cfg.over.warmupSec} s plus the time to fill the queue twice over at the planned excess rate; then ${cfg.over.durationSec} s measured (the soak row: ${cfg.over.soakSec} s): only calls sent in that window count; the run then waits for every open call. Served texts/s = texts of 200 answers that arrived in the window (whenever sent). ` +
       `The rows without a bound in time use two more ballast instances, identical but for the queue's bounds (CLASSIFIER_MAX_QUEUE=${cfg.over.smallQueue} or ${cfg.maxQueue}, CLASSIFIER_MAX_QUEUE_WAIT_MS=0; started for this section and warmed up like the first); the rows with the defaults use the instance of sections 1 and 2. ` +
-      `Every 503 is checked for \`overloaded_error\` / \`queue_full\` and a Retry-After header. RSS = VmRSS of that ballast process from /proc/<pid>/status, sampled every second from just before the load until 1 s after the last answer; \"levelled off\" = its highest value in the second half of the measured window is within 2 MiB of the first half's (V8 grows its heap in steps, so a short window can show growth that stops later; the soak row runs longer for that reason). Send lag = how late the generator sent a call vs its schedule (if large, the offered rate was lower than planned). CPU over the row (100 % = one core): ballast's process, the bench process (the load generator), and the busy share of the whole machine (all cores; 100 % = every core busy) (other work on the VM included); listen overflows = the kernel's TcpExt ListenOverflows counter over the row (whole machine): connections dropped because a listen backlog was full, each costing the client a 1 s SYN retry.`,
+      `Every 503 is checked for \`overloaded_error\` / \`queue_full\` and a Retry-After header. RSS = VmRSS of that ballast process from /proc/<pid>/status, sampled every second from just before the load until 1 s after the last answer; \"levelled off\" = its highest value in the second half of the measured window is within 2 MiB of the first half's (V8 grows its heap in steps, so a short window can show growth that stops later; the soak row runs longer for that reason). Send lag = how late the generator sent a call vs its schedule (if large, the offered rate was lower than planned). CPU over the row (100 % = one core): ballast's process, the load generator's process, and the busy share of the whole machine (all cores; 100 % = every core busy) (other work on the VM included); listen overflows = the kernel's TcpExt ListenOverflows counter over the row (whole machine): connections dropped because a listen backlog was full, each costing the client a 1 s SYN retry.`,
   );
   L.push('');
   L.push(

@@ -18,6 +18,17 @@ export const BENCH_MODEL = 'bench-sentiment';
 
 let seq = 0;
 
+/**
+ * Texts made from now on start at counter `n` (a forked load generator continues its parent's
+ * sequence, so its texts are new to the server too).
+ */
+export function continueTextsAt(n) {
+  seq = n;
+}
+
+/** The counter of the next text. */
+export const nextTextSeq = () => seq;
+
 /** `n` texts never made before in this process, with the labels they must get. */
 export function makeTexts(n) {
   const texts = new Array(n);
@@ -36,5 +47,30 @@ export function checkOne(result, expected) {
   if (!result || typeof result !== 'object') return 'no result object';
   if (result.label !== expected) return `label ${JSON.stringify(result.label)}, expected ${expected}`;
   if (!(typeof result.score === 'number' && result.score > 0 && result.score <= 1)) return `score ${JSON.stringify(result.score)}`;
+  return null;
+}
+
+/** A /classify body of `perRequest` new texts ({text} for one, {texts} otherwise) and their labels. */
+export function classifyBody(perRequest) {
+  const { texts, labels } = makeTexts(perRequest);
+  const body = perRequest === 1 ? JSON.stringify({ text: texts[0] }) : JSON.stringify({ texts });
+  return { body, labels };
+}
+
+/** Problem with a 200 body of /classify, or null. */
+export function checkAnswer(text, labels, perRequest) {
+  let j;
+  try {
+    j = JSON.parse(text);
+  } catch (err) {
+    return `unparsable body: ${err.message}`;
+  }
+  if (j.model !== BENCH_MODEL) return `model ${JSON.stringify(j.model)}, expected ${BENCH_MODEL}`;
+  if (perRequest === 1) return checkOne(j, labels[0]);
+  if (!Array.isArray(j.results) || j.results.length !== labels.length) return `${Array.isArray(j.results) ? j.results.length : 'no'} results for ${labels.length} texts`;
+  for (let i = 0; i < labels.length; i++) {
+    const p = checkOne(j.results[i], labels[i]);
+    if (p) return `results[${i}]: ${p}`;
+  }
   return null;
 }
