@@ -204,6 +204,28 @@ describe(ClassifierService.name, () => {
       await Promise.all([inFlight, ...queued]);
     });
 
+    it('always admits the next full batch of each worker, however slow the model: the bound never starves a worker', async () => {
+      const pool = slowPool();
+      const service = serviceWith(pool, { CLASSIFIER_MAX_BATCH: '4', CLASSIFIER_MAX_QUEUE: '100', CLASSIFIER_MAX_QUEUE_WAIT_MS: '150' });
+      await flush();
+      await service.classifyMany(['a', 'b', 'c', 'd'], RequestContext.detached()); // ~100 ms per text
+      pool.hold = true;
+      const inFlight = service.classifyMany(['e', 'f', 'g', 'h'], RequestContext.detached());
+      await flush();
+      // From the second text on, each would wait over 150 ms by the estimate; all four fill the
+      // next batch, so all four are admitted.
+      const queued = ['q1', 'q2', 'q3', 'q4'].map((t) => service.classifyOne(t, RequestContext.detached()));
+      await flush();
+      expect(service.queued).toBe(4);
+      expect(service.expectedWaitMs()).toBeGreaterThan(390);
+      // The fifth would wait behind a full batch (~400 ms): refused by the bound in time.
+      const error = await errorOf(service.classifyOne('q5', RequestContext.detached()));
+      expect(error.code).toBe('queue_full');
+      expect(error.message).toMatch(/would wait ~\d+ ms \(CLASSIFIER_MAX_QUEUE_WAIT_MS is 150\)/);
+      pool.release();
+      await expect(Promise.all([inFlight, ...queued])).resolves.toHaveLength(5);
+    });
+
     it('0 turns the bound off: only CLASSIFIER_MAX_QUEUE (in texts) refuses', async () => {
       const { pool, service, inFlight } = await busyService({ CLASSIFIER_MAX_QUEUE_WAIT_MS: '0', CLASSIFIER_MAX_QUEUE: '10' });
       const queued = Array.from({ length: 10 }, (_, i) => service.classifyOne(`t${i}`, RequestContext.detached()));

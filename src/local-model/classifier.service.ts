@@ -34,6 +34,8 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
   private readonly limits: TextLimits;
   private readonly maxQueue: number;
   private readonly maxQueueWaitMs: number;
+  /** Texts always admitted by the bound in time: the next full batch of every worker. */
+  private readonly nextBatches: number;
   private readonly wait: QueueWaitEstimate;
   private current: ModelState = { state: 'loading' };
   private readonly retryMs: number;
@@ -49,6 +51,7 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
     const { maxBatch, batchWaitMs, maxQueue, maxQueueWaitMs, maxInputs, maxTextChars } = config.classifier;
     this.maxQueue = maxQueue;
     this.maxQueueWaitMs = maxQueueWaitMs;
+    this.nextBatches = maxBatch * pool.threads;
     this.wait = new QueueWaitEstimate(maxBatch, pool.threads);
     this.retryMs = config.localModel.retryMs;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'CLASSIFIER_MAX_INPUTS', maxTextCharsKey: 'CLASSIFIER_MAX_TEXT_CHARS' };
@@ -181,12 +184,15 @@ export class ClassifierService implements OnApplicationBootstrap, OnApplicationS
   /**
    * Why a new text would be refused now, if it would: the queue has no room for one more text, or a
    * text queued now would wait longer than CLASSIFIER_MAX_QUEUE_WAIT_MS. A call's own texts do not
-   * count towards the wait (a big batch on an idle queue is served), only those ahead of it.
+   * count towards the wait (a big batch on an idle queue is served), only those ahead of it. The
+   * bound in time never refuses a text that fits in the next full batch of some worker: that much
+   * must wait so that no worker idles between batches, and a model slower than the bound per batch
+   * would otherwise be held to part-filled batches.
    */
   overloaded(): string | undefined {
     const queued = this.batcher.queued;
     if (queued >= this.maxQueue) return `the queue is full (${this.maxQueue} texts wait at most)`;
-    if (this.maxQueueWaitMs === 0) return undefined;
+    if (this.maxQueueWaitMs === 0 || queued < this.nextBatches) return undefined;
     const waitMs = this.wait.waitMs(queued);
     if (waitMs === undefined || waitMs <= this.maxQueueWaitMs) return undefined;
     return `a text queued now would wait ~${Math.round(waitMs)} ms (CLASSIFIER_MAX_QUEUE_WAIT_MS is ${this.maxQueueWaitMs})`;
