@@ -13,11 +13,12 @@
 //   3. overload: open-loop load at over.factor × the highest capacity measured in 1.; share of 503
 //      answers, their latency (target p99 ≤ 5 ms), Retry-After on each, latency of the 200 answers,
 //      RSS sampled every second. Each row's load comes from a fresh forked process
-//      (classify-overload.mjs), not from the bench process with its history. Rows: {text} and {texts} on a second instance with a small queue
-//      bounded in texts only (over.smallQueue, CLASSIFIER_MAX_QUEUE_WAIT_MS=0), {text} on the first
-//      one (the defaults: 1024 texts and 500 ms of expected wait), {text} on a third instance with
-//      the default 1024 texts and no bound in time, {text} at over.lowFactor on the small-queue
-//      instance, and a longer soak (over.soakSec) on the first one for RSS.
+//      (classify-overload.mjs), not from the bench process with its history. Rows: {text} and
+//      {texts} on a second instance with a small queue bounded in texts only (over.smallQueue,
+//      CLASSIFIER_MAX_QUEUE_WAIT_MS=0), {text} on the first one (the defaults: 1024 texts and
+//      500 ms of expected wait), {text} on a third instance with the default 1024 texts and no
+//      bound in time, {text} at over.lowFactor on the small-queue instance, and a longer soak
+//      (over.soakSec) on the first one for RSS.
 //
 // ballast: CLASSIFIER_THREADS=1 (2 cores: one for inference, one for the event loop and the load
 // generator), CLASSIFIER_MAX_BATCH=32, CLASSIFIER_MAX_QUEUE=1024, CLASSIFIER_MAX_QUEUE_WAIT_MS=500
