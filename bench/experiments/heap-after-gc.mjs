@@ -1,5 +1,6 @@
-// Does the classify path keep anything per call? ballast (dist/main.js, the bench model, 1 worker,
-// the default queue bounds) with --expose-gc and gc-on-signal-preload.mjs; ROUNDS (default 6) rounds
+// Does the classify path keep anything per call? ballast (dist/main.js with npm start's Node flags,
+// the bench model, 1 worker, the default queue bounds) with --expose-gc and
+// gc-on-signal-preload.mjs; ROUNDS (default 6) rounds
 // of 15 s of open-loop {text} calls at RATE/s (default 700, ~1.5x capacity: some served, some
 // refused); after each round a full GC in ballast (SIGWINCH) and its heapUsed / RSS printed. A flat
 // heapUsed = nothing retained per call; RSS growth in between is garbage awaiting a mark-compact.
@@ -7,9 +8,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Pool } from 'undici';
+import { BALLAST_NODE_ARGS } from '../lib.mjs';
 import { openLoop } from '../load-gen.mjs';
 const out = fs.openSync('/tmp/heap-after-gc.log', 'w');
-const cp = spawn(process.execPath, ['--max-semi-space-size=64', '--no-memory-reducer', '--expose-gc', '--import', new URL('./gc-on-signal-preload.mjs', import.meta.url).pathname, 'dist/main.js'], {
+const cp = spawn(process.execPath, [...BALLAST_NODE_ARGS, '--expose-gc', '--import', new URL('./gc-on-signal-preload.mjs', import.meta.url).pathname, 'dist/main.js'], {
   cwd: process.cwd(),
   env: { PATH: process.env.PATH, PORT: '3996', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info', LOCAL_MODEL: 'bench-sentiment', LOCAL_MODEL_PATH: `${process.cwd()}/dist-bench/models`, ALLOW_REMOTE_MODELS: 'false', LOCAL_MODEL_FALLBACK: '', CLASSIFIER_THREADS: '1' },
   stdio: ['ignore', out, out],
