@@ -7,6 +7,8 @@
 //   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
 //   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, written
 //                                 to a file in ballast's temp dir, see tailLines() in lib.mjs)
+//   BENCH_C1_SETTLE=600 ...       c=1: requests each target takes, timed but not measured, before
+//                                 its measured block in every round (default 600)
 //   BENCH_GIT='abc123 (export)'   what the report's "git:" line says (default: git rev-parse here)
 //   BENCH_ONLY=embeddings ...     run only these scenarios (comma list; default all):
 //                                   chat        added latency c=1, throughput c=64, SSE (direct, relay,
@@ -67,12 +69,12 @@ import { runSoak } from './soak-scenario.mjs';
 
 const CFG = QUICK
   ? {
-      c1: { warmup: 100, rounds: 3, perRound: 60 },
+      c1: { warmup: 100, rounds: 3, perRound: 60, settle: 100 },
       thr: { connections: 64, preWarmSec: 1, warmupSec: 1, durationSec: 2, rounds: 1, latencies: [0, 50] },
       sse: { tokens: 20, intervalMs: 10, warmup: 2, streams: 10 },
     }
   : {
-      c1: { warmup: 500, rounds: 15, perRound: 300 },
+      c1: { warmup: 500, rounds: 15, perRound: 300, settle: Number(process.env.BENCH_C1_SETTLE ?? 600) },
       thr: { connections: 64, preWarmSec: 3, warmupSec: 1, durationSec: 3, rounds: 6, latencies: [0, 50] },
       sse: { tokens: 20, intervalMs: 10, warmup: 5, streams: 50 },
     };
@@ -196,10 +198,10 @@ async function smokeCheck(targets) {
 
 async function scenarioLatencyC1(targets, setKnobs) {
   await setKnobs({ latencyMs: 0, streamIntervalMs: 0, streamTokens: null });
-  const { warmup, rounds, perRound } = CFG.c1;
+  const { warmup, rounds, perRound, settle } = CFG.c1;
   // One pool per process: a target's rounds rotate over its processes (originFor).
   const pools = new Map(targets.flatMap((t) => t.origins).map((o) => [o, new Pool(o, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
-  const stats = new Map(targets.map((t) => [t.name, { p50s: [], p99s: [], means: [], bad: 0, n: 0, firstBad: null }]));
+  const stats = new Map(targets.map((t) => [t.name, { p50s: [], p99s: [], means: [], settleP50s: [], bad: 0, n: 0, firstBad: null }]));
   try {
     for (const t of targets) {
       for (const origin of t.origins) {
@@ -213,16 +215,24 @@ async function scenarioLatencyC1(targets, setKnobs) {
       for (const t of order) {
         const pool = pools.get(originFor(t, r));
         const st = stats.get(t.name);
+        // A process that resumes after idling (each one idles for seconds while the other targets and
+        // instances take their turns) runs slower for its first ~600 sequential requests (~0.5 s),
+        // the bare relay and the fake upstream too: bench/experiments/c1-resume.mjs,
+        // docs/benchmarks.md. Those are timed but not measured, so every block reads the steady
+        // state; their p50 is reported beside it.
+        const first = new Array(settle);
         const lat = new Array(perRound);
-        for (let i = 0; i < perRound; i++) {
+        for (let i = 0; i < settle + perRound; i++) {
           const res = await timedRequest(pool, t.path, t.body);
-          lat[i] = res.ms;
+          if (i < settle) first[i] = res.ms;
+          else lat[i - settle] = res.ms;
           st.n++;
           if (res.status < 200 || res.status >= 300) {
             st.bad++;
             st.firstBad ??= res.error ? res.error.message : `HTTP ${res.status}`;
           }
         }
+        if (settle) st.settleP50s.push(percentile(sortNum(first), 50));
         const sorted = sortNum(lat);
         st.p50s.push(percentile(sorted, 50));
         st.p99s.push(percentile(sorted, 99));
@@ -237,11 +247,12 @@ async function scenarioLatencyC1(targets, setKnobs) {
   const out = {};
   for (const t of targets) {
     const st = stats.get(t.name);
-    out[t.name] = { p50: median(st.p50s), p99: median(st.p99s), mean: median(st.means), bad: st.bad, n: st.n, firstBad: st.firstBad };
+    out[t.name] = { p50: median(st.p50s), p99: median(st.p99s), mean: median(st.means), settleP50: median(st.settleP50s), bad: st.bad, n: st.n, firstBad: st.firstBad };
   }
   const d = out.direct;
   for (const name of Object.keys(out)) {
     out[name].addedP50 = out[name].p50 - d.p50;
+    out[name].settleAddedP50 = out[name].settleP50 - d.settleP50;
     out[name].addedP99 = out[name].p99 - d.p99;
   }
   return out;
@@ -444,15 +455,15 @@ function chatReport({ c1, thr, sse, targets }) {
   L.push('## 1. Added latency, concurrency 1 (upstream latency 0 ms)');
   L.push('');
   L.push(
-    `${CFG.c1.rounds} interleaved rounds × ${CFG.c1.perRound} sequential requests per target (after ${CFG.c1.warmup} warm-up requests each), undici Pool with 1 keep-alive connection, timed with performance.now() up to the last body byte. Values are the median over rounds of each round's p50 / p99 / mean; added = target − direct.`,
+    `${CFG.c1.rounds} interleaved rounds × ${CFG.c1.perRound} sequential requests per target (after ${CFG.c1.warmup} warm-up requests each), undici Pool with 1 keep-alive connection, timed with performance.now() up to the last body byte. In every round each target first takes ${CFG.c1.settle} requests that are timed but not measured (BENCH_C1_SETTLE): on this VM a process that resumes after idling runs slower for its first ~600 sequential requests, the bare relay and the fake upstream too (bench/experiments/c1-resume.mjs); the "after a switch" columns give their p50. Values are the median over rounds of each round's p50 / p99 / mean; added = target − direct.`,
   );
   L.push('');
   L.push(
     mdTable(
-      ['target', 'p50 ms', 'p99 ms', 'mean ms', 'added p50 ms', 'added p99 ms', 'non-2xx/errors'],
+      ['target', 'p50 ms', 'p99 ms', 'mean ms', 'added p50 ms', 'added p99 ms', `p50 of the ${CFG.c1.settle} after a switch`, 'added, after a switch', 'non-2xx/errors'],
       names.map((n) => {
         const r = c1[n];
-        return [n, f3(r.p50), f3(r.p99), f3(r.mean), signed3(r.addedP50), signed3(r.addedP99), `${r.bad}/${r.n}`];
+        return [n, f3(r.p50), f3(r.p99), f3(r.mean), signed3(r.addedP50), signed3(r.addedP99), f3(r.settleP50), signed3(r.settleAddedP50), `${r.bad}/${r.n}`];
       }),
     ),
   );
