@@ -3,135 +3,79 @@
 // measures, and the bench process carries the history of everything it ran before (its heap, its
 // pools, the results of sections 1 and 2), which a refusal measured in the bench process would pay
 // for. The parent sends { type: 'run', id, origin, seq, params }; this process answers
-// { type: 'result', id, r, cpuMs } (r as openLoop returns it; cpuMs = its own CPU over the run) and
-// is then stopped.
-import { performance } from 'node:perf_hooks';
+// { type: 'result', id, r, cpuMs } (r as overloadRun returns it; cpuMs = its own CPU over the run) and
+// is then stopped. The schedule is load-gen.mjs's openLoop; this file says what a call is and how
+// its answer counts.
 import { Pool } from 'undici';
 import { checkAnswer, classifyBody, continueTextsAt, nextTextSeq } from './classify-texts.mjs';
-import { JSON_HEADERS, sortNum } from './lib.mjs';
+import { openLoop } from './load-gen.mjs';
+import { sortNum } from './lib.mjs';
+
+/** The mark a 503 body's problem carries, so it is counted apart from a bad 200 body. */
+const BAD_503 = '503 body: ';
+
+/** One /classify call of `perRequest` new texts; its check knows the labels they must get. */
+function classifyCall(perRequest) {
+  const { body, labels } = classifyBody(perRequest);
+  return {
+    kind: 'classify',
+    path: '/classify',
+    body,
+    check: (status, _headers, text) => {
+      if (status === 200) return checkAnswer(text, labels, perRequest);
+      if (status === 503 && !(text.includes('"queue_full"') && text.includes('"overloaded_error"'))) return BAD_503 + text.slice(0, 200);
+      return null;
+    },
+  };
+}
 
 /**
- * Open-loop load: `rate` calls per second, each sent at its scheduled time whatever happened to the
- * earlier ones, for warmupMs + durationMs; only calls scheduled in the measured window count, except
- * `servedTexts`: texts of 200 answers that arrived in the measured window, whenever they were sent
- * (the throughput while overloaded). Every 200 body is checked; every 503 must say queue_full and
- * carry Retry-After.
+ * Open-loop /classify load: `rate` calls per second for warmupMs + durationMs (ramping up over
+ * rampMs), each sent at its scheduled time whatever happened to the earlier ones. Only calls
+ * scheduled in the measured window count, except `servedTexts`: texts of checked 200 answers that
+ * arrived in the window, whenever they were sent (the throughput while overloaded). Every 200 body
+ * is checked; every 503 must say queue_full and carry Retry-After.
  */
-export async function openLoop(pool, { rate, perRequest, warmupMs, durationMs, connections, rampMs = 0 }) {
-  const r = {
-    servedTexts: 0,
-    offered: 0,
-    n200: 0,
-    n503: 0,
-    other: 0,
-    errors: 0,
-    bad: 0,
-    bad503: 0,
-    noRetryAfter: 0,
-    retryAfter: new Set(),
-    lat200: [],
-    lat503: [],
-    lag: [],
-    statusCodes: {},
-    firstProblem: null,
-    inFlight: 0,
-    maxInFlight: 0,
-  };
-  const open = new Set();
-  const fire = (scheduledAt, counted) => {
-    const start = performance.now();
-    if (counted) {
-      r.offered++;
-      r.lag.push(start - scheduledAt);
+export async function overloadRun(pool, { rate, perRequest, warmupMs, durationMs, rampMs = 0, connections }) {
+  const run = await openLoop(pool, { rate, warmupMs, durationMs, rampMs, makeRequest: () => classifyCall(perRequest) });
+  const { windowStart, windowEnd } = run;
+  const r = { servedTexts: 0, offered: 0, n200: 0, n503: 0, other: 0, errors: 0, bad: 0, bad503: 0, noRetryAfter: 0, statusCodes: {}, firstProblem: null };
+  const retryAfter = new Set();
+  const lat200 = [];
+  const lat503 = [];
+  for (const c of run.records) {
+    if (c.status === 200 && !c.error && !c.problem && c.end >= windowStart && c.end < windowEnd) r.servedTexts += perRequest;
+    if (c.scheduled < windowStart || c.scheduled >= windowEnd) continue;
+    r.offered++;
+    if (c.error) {
+      r.errors++;
+      r.firstProblem ??= `transport error: ${c.error}`;
+      continue;
     }
-    r.inFlight++;
-    if (r.inFlight > r.maxInFlight) r.maxInFlight = r.inFlight;
-    const { body, labels } = classifyBody(perRequest);
-    const p = (async () => {
-      let status = 0;
-      let text;
-      let headers;
-      try {
-        const res = await pool.request({ method: 'POST', path: '/classify', headers: JSON_HEADERS, body });
-        status = res.statusCode;
-        headers = res.headers;
-        text = await res.body.text();
-      } catch (err) {
-        if (counted) {
-          r.errors++;
-          r.firstProblem ??= `transport error: ${err.code ?? ''} ${err.message}`;
-        }
-        return;
-      } finally {
-        r.inFlight--;
-      }
-      const now = performance.now();
-      const ms = now - start;
-      const problem = status === 200 ? checkAnswer(text, labels, perRequest) : null;
-      if (status === 200 && !problem && now >= windowStart && now < windowEnd) r.servedTexts += perRequest;
-      if (!counted) return;
-      r.statusCodes[status] = (r.statusCodes[status] ?? 0) + 1;
-      if (status === 200) {
-        if (problem) {
-          r.bad++;
-          r.firstProblem ??= problem;
-        } else {
-          r.n200++;
-          r.lat200.push(ms);
-        }
-      } else if (status === 503) {
-        r.n503++;
-        r.lat503.push(ms);
-        const ra = headers['retry-after'];
-        if (ra === undefined) r.noRetryAfter++;
-        else r.retryAfter.add(String(ra));
-        if (!text.includes('"queue_full"') || !text.includes('"overloaded_error"')) {
-          r.bad503++;
-          r.firstProblem ??= `503 body: ${text.slice(0, 200)}`;
-        }
+    r.statusCodes[c.status] = (r.statusCodes[c.status] ?? 0) + 1;
+    if (c.status === 200) {
+      if (c.problem) {
+        r.bad++;
+        r.firstProblem ??= c.problem;
       } else {
-        r.other++;
-        r.firstProblem ??= `status ${status}: ${text.slice(0, 200)}`;
+        r.n200++;
+        lat200.push(c.end - c.start);
       }
-    })();
-    open.add(p);
-    p.finally(() => open.delete(p));
-  };
-  const total = warmupMs + durationMs;
-  const t0 = performance.now();
-  const windowStart = t0 + warmupMs;
-  const windowEnd = t0 + total;
-  // The rate ramps up linearly over the first rampMs (inside the warm-up), so the client does not
-  // open hundreds of connections in the same millisecond; constant from then on.
-  const ramp = Math.min(rampMs, warmupMs);
-  const dueBy = (ms) => (ms < ramp ? (rate * ms * ms) / (2 * ramp * 1000) : (rate * (ms - ramp / 2)) / 1000);
-  const scheduledAt = (n) => (n < (rate * ramp) / 2000 ? Math.sqrt((2 * ramp * 1000 * n) / rate) : (n * 1000) / rate + ramp / 2);
-  const last = Math.floor(dueBy(total));
-  let sent = 0;
-  await new Promise((resolve) => {
-    const timer = setInterval(() => {
-      const el = performance.now() - t0;
-      const due = Math.min(Math.floor(dueBy(Math.min(el, total))), last);
-      while (sent < due) {
-        const scheduledMs = scheduledAt(sent);
-        sent++;
-        fire(t0 + scheduledMs, scheduledMs >= warmupMs);
+    } else if (c.status === 503) {
+      r.n503++;
+      lat503.push(c.end - c.start);
+      if (c.retryAfter === undefined) r.noRetryAfter++;
+      else retryAfter.add(String(c.retryAfter));
+      if (c.problem) {
+        r.bad503++;
+        r.firstProblem ??= c.problem;
       }
-      if (el >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
-  const drainStart = performance.now();
-  while (open.size) await Promise.all([...open]);
-  r.drainMs = performance.now() - drainStart;
-  r.lat200 = sortNum(r.lat200);
-  r.lat503 = sortNum(r.lat503);
-  r.lag = sortNum(r.lag);
-  r.retryAfter = [...r.retryAfter];
-  r.connections = connections;
-  return r;
+    } else {
+      r.other++;
+      r.firstProblem ??= `status ${c.status}: ${c.problem ?? ''}`;
+    }
+  }
+  return { ...r, retryAfter: [...retryAfter], lat200: sortNum(lat200), lat503: sortNum(lat503), lag: run.lag, maxInFlight: run.maxInFlight, drainMs: run.endedAt - windowEnd, connections };
 }
 
 if (process.send) {
@@ -141,7 +85,7 @@ if (process.send) {
     const pool = new Pool(m.origin, { connections: m.params.connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
     const cpu0 = process.cpuUsage();
     try {
-      const r = await openLoop(pool, m.params);
+      const r = await overloadRun(pool, m.params);
       const cpu = process.cpuUsage(cpu0);
       process.send({ type: 'result', id: m.id, r, seq: nextTextSeq(), cpuMs: (cpu.user + cpu.system) / 1000 });
     } catch (err) {

@@ -1,5 +1,6 @@
 // Load generator for the pressure and soak scenarios (bench/pressure-scenario.mjs,
-// bench/soak-scenario.mjs; the classify and embeddings scenarios use checkedClosedLoop): closed
+// bench/soak-scenario.mjs), the classify overload rows (bench/classify-overload.mjs: openLoop) and
+// the classify and embeddings throughput rows (checkedClosedLoop): closed
 // loop (N workers, optionally paced to a fixed rate) or open loop (a fixed rate, each request sent
 // at its scheduled time whatever happened to the earlier ones), on one undici Pool. Every request
 // is recorded (kind, status, start, end, problem) so that latencies can be split by status and kind

@@ -36,7 +36,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { runClassify, classifyReport } from './classify-scenario.mjs';
 import { runEmbeddings, embeddingsReport } from './embeddings-scenario.mjs';
@@ -64,6 +63,7 @@ import {
   startRelay,
   stopChild,
 } from './lib.mjs';
+import { postLoad } from './post-load.mjs';
 import { runPressure } from './pressure-scenario.mjs';
 import { runSoak } from './soak-scenario.mjs';
 
@@ -258,9 +258,6 @@ async function scenarioLatencyC1(targets, setKnobs) {
   return out;
 }
 
-function cannon(opts) {
-  return autocannon({ ...opts, pipelining: 1, timeout: 10, method: 'POST', headers: JSON_HEADERS });
-}
 
 /**
  * Throughput at c=64, in interleaved rounds: each round runs every target once (warm-up, then the
@@ -277,14 +274,14 @@ async function scenarioThroughput(targets, setKnobs) {
     // each target up): without it a process's first round also pays for its first concurrent load
     // (heap growth, 64 upstream sockets, JIT of the concurrent paths), which 1 s of warm-up does not
     // cover, and that lands on whichever target runs first on it.
-    for (const t of targets) for (const origin of t.origins) await cannon({ url: origin + t.path, body: t.body, connections, duration: CFG.thr.preWarmSec });
+    for (const t of targets) for (const origin of t.origins) await postLoad({ url: origin + t.path, body: t.body, connections, duration: CFG.thr.preWarmSec });
     const runs = new Map(targets.map((t) => [t.name, []]));
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < targets.length; k++) {
         const t = targets[(round + k) % targets.length];
         const url = originFor(t, round) + t.path;
-        await cannon({ url, body: t.body, connections, duration: warmupSec });
-        const r = await cannon({ url, body: t.body, connections, duration: durationSec });
+        await postLoad({ url, body: t.body, connections, duration: warmupSec });
+        const r = await postLoad({ url, body: t.body, connections, duration: durationSec });
         runs.get(t.name)[round] = r;
         console.log(`  c=${connections} upstream ${latencyMs} ms round ${round + 1}/${rounds} ${t.name}: ${f0(r['2xx'] / r.duration)} req/s`);
       }

@@ -6,7 +6,7 @@
 //   node bench/experiments/idle-burst.mjs                      (npm run bench's builds must exist)
 //   VARIANTS='[["--max-semi-space-size=64"],["--max-semi-space-size=64","--no-memory-reducer"]]'
 //   IDLE_MS (default 16000), BURST_MS (3000), ROUNDS (6)
-import autocannon from 'autocannon';
+import { postLoad } from '../post-load.mjs';
 import { median, procRssMiB, sleep, startBallast, startFake } from '../lib.mjs';
 
 const variants = JSON.parse(process.env.VARIANTS ?? '[["--max-semi-space-size=64"],["--max-semi-space-size=64","--no-memory-reducer"]]');
@@ -25,8 +25,8 @@ for (const flags of variants) {
 function burst(origin, ms) {
   return new Promise((resolve, reject) => {
     const perSec = [];
-    const inst = autocannon(
-      { url: `${origin}/chat/complete`, connections: 64, pipelining: 1, duration: ms / 1000, method: 'POST', headers: { 'content-type': 'application/json' }, body },
+    const inst = postLoad(
+      { url: `${origin}/chat/complete`, connections: 64, duration: ms / 1000, body },
       (err, res) => (err ? reject(err) : resolve({ rps: res['2xx'] / (ms / 1000), first: perSec[0] ?? NaN })),
     );
     inst.on('tick', (c) => perSec.push(c.counter));

@@ -4,7 +4,7 @@
 // unmeasured load then MEASURE_MS measured (autocannon), the first route alternating by round
 // (FIRST=v1 starts with /v1); IDLE_MS (default 0) of idle before each round.
 //   node bench/experiments/route-ratio.mjs            (npm run bench's builds must exist)
-import autocannon from 'autocannon';
+import { postLoad } from '../post-load.mjs';
 import { median, sleep, startBallast, startFake } from '../lib.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
@@ -23,8 +23,8 @@ const ballast = await startBallast('undici', fake.origin);
 
 function load(route, ms) {
   return new Promise((resolve, reject) => {
-    autocannon(
-      { url: `${ballast.origin}${route.path}`, connections: 64, pipelining: 1, duration: ms / 1000, method: 'POST', headers: { 'content-type': 'application/json' }, body: route.body },
+    postLoad(
+      { url: `${ballast.origin}${route.path}`, connections: 64, duration: ms / 1000, body: route.body },
       (err, res) => (err ? reject(err) : res.non2xx ? reject(new Error(`${route.name}: ${res.non2xx} non-2xx`)) : resolve(res['2xx'] / (ms / 1000))),
     );
   });
