@@ -93,6 +93,18 @@ if (!Number.isInteger(INSTANCES) || INSTANCES < 1) {
   process.exit(1);
 }
 
+/**
+ * The order the targets run in, in round (or stream) r: rotated by r, and reversed in odd rounds. A
+ * rotation alone keeps who runs right after whom: `/v1` always followed `/chat/complete` on the same
+ * process, so `/chat/complete` was always the one to run first on a process after another process
+ * had run, which costs it (docs/benchmarks.md, "c=1 after an idle spell"). Reversing every other
+ * round puts every pair of neighbours both ways round.
+ */
+function roundOrder(targets, r) {
+  const order = targets.map((_, i) => targets[(i + r) % targets.length]);
+  return r % 2 === 1 ? order.reverse() : order;
+}
+
 /** The process of target `t` that round (or stream) `r` goes to. */
 const originFor = (t, r) => t.origins[r % t.origins.length];
 
@@ -210,9 +222,7 @@ async function scenarioLatencyC1(targets, setKnobs) {
       }
     }
     for (let r = 0; r < rounds; r++) {
-      // Rotate the order each round so no target always runs right after another.
-      const order = targets.map((_, i) => targets[(i + r) % targets.length]);
-      for (const t of order) {
+      for (const t of roundOrder(targets, r)) {
         const pool = pools.get(originFor(t, r));
         const st = stats.get(t.name);
         // A process that resumes after idling (each one idles for seconds while the other targets and
@@ -261,7 +271,7 @@ async function scenarioLatencyC1(targets, setKnobs) {
 
 /**
  * Throughput at c=64, in interleaved rounds: each round runs every target once (warm-up, then the
- * measured run), in an order that rotates from round to round, so that a busier minute of the shared
+ * measured run), in an order that changes from round to round (roundOrder), so that a busier minute of the shared
  * machine lands on every target rather than on whichever ran then. Per target: the median over rounds
  * of req/s and latency, and of the ratio to the relay *in the same round*.
  */
@@ -277,8 +287,7 @@ async function scenarioThroughput(targets, setKnobs) {
     for (const t of targets) for (const origin of t.origins) await postLoad({ url: origin + t.path, body: t.body, connections, duration: CFG.thr.preWarmSec });
     const runs = new Map(targets.map((t) => [t.name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < targets.length; k++) {
-        const t = targets[(round + k) % targets.length];
+      for (const t of roundOrder(targets, round)) {
         const url = originFor(t, round) + t.path;
         await postLoad({ url, body: t.body, connections, duration: warmupSec });
         const r = await postLoad({ url, body: t.body, connections, duration: durationSec });
@@ -317,8 +326,7 @@ async function scenarioSse(targets, setKnobs) {
   try {
     for (let i = 0; i < warmup; i++) for (const t of targets) for (const o of t.origins) await sseRequest(pools.get(o), t.streamPath, t.streamBody);
     for (let i = 0; i < streams; i++) {
-      for (let k = 0; k < targets.length; k++) {
-        const t = targets[(i + k) % targets.length];
+      for (const t of roundOrder(targets, i)) {
         const st = per.get(t.name);
         const s = await sseRequest(pools.get(originFor(t, i)), t.streamPath, t.streamBody);
         if (s.status !== 200 || !s.done || s.errorEvent || s.times.length === 0) {
@@ -452,7 +460,7 @@ function chatReport({ c1, thr, sse, targets }) {
   L.push('## 1. Added latency, concurrency 1 (upstream latency 0 ms)');
   L.push('');
   L.push(
-    `${CFG.c1.rounds} interleaved rounds × ${CFG.c1.perRound} sequential requests per target (after ${CFG.c1.warmup} warm-up requests each), undici Pool with 1 keep-alive connection, timed with performance.now() up to the last body byte. In every round each target first takes ${CFG.c1.settle} requests that are timed but not measured (BENCH_C1_SETTLE): on this VM a process that resumes after idling runs slower for its first ~600 sequential requests, the bare relay and the fake upstream too (bench/experiments/c1-resume.mjs); the "after a switch" columns give their p50. Values are the median over rounds of each round's p50 / p99 / mean; added = target − direct.`,
+    `${CFG.c1.rounds} interleaved rounds × ${CFG.c1.perRound} sequential requests per target (after ${CFG.c1.warmup} warm-up requests each; the order rotates by round and is reversed in odd rounds), undici Pool with 1 keep-alive connection, timed with performance.now() up to the last body byte. In every round each target first takes ${CFG.c1.settle} requests that are timed but not measured (BENCH_C1_SETTLE): on this VM a process that resumes after idling runs slower for its first ~600 sequential requests, the bare relay and the fake upstream too (bench/experiments/c1-resume.mjs); the "after a switch" columns give their p50. Values are the median over rounds of each round's p50 / p99 / mean; added = target − direct.`,
   );
   L.push('');
   L.push(
@@ -469,7 +477,7 @@ function chatReport({ c1, thr, sse, targets }) {
   L.push(`## 2. Throughput, concurrency ${CFG.thr.connections}`);
   L.push('');
   L.push(
-    `autocannon (programmatic, in the bench process), ${CFG.thr.connections} connections; first every process of every target ${CFG.thr.preWarmSec} s unmeasured (per upstream latency), then ${CFG.thr.rounds} interleaved round(s), each running every target once (${CFG.thr.warmupSec} s warm-up, then ${CFG.thr.durationSec} s measured) in an order that rotates by round. req/s = 2xx responses / measured duration, median over rounds (each round's value listed); vs relay = median over rounds of the ratio to the relay's req/s in the same round; latency percentiles are autocannon's (whole ms, 2xx only), median over rounds.`,
+    `autocannon (programmatic, in the bench process), ${CFG.thr.connections} connections; first every process of every target ${CFG.thr.preWarmSec} s unmeasured (per upstream latency), then ${CFG.thr.rounds} interleaved round(s), each running every target once (${CFG.thr.warmupSec} s warm-up, then ${CFG.thr.durationSec} s measured) in an order that rotates by round and is reversed in odd rounds. req/s = 2xx responses / measured duration, median over rounds (each round's value listed); vs relay = median over rounds of the ratio to the relay's req/s in the same round; latency percentiles are autocannon's (whole ms, 2xx only), median over rounds.`,
   );
   L.push('');
   for (const lat of CFG.thr.latencies) {
