@@ -268,12 +268,11 @@ async function scenarioLatencyC1(targets, setKnobs) {
   return out;
 }
 
-
 /**
  * Throughput at c=64, in interleaved rounds: each round runs every target once (warm-up, then the
- * measured run), in an order that changes from round to round (roundOrder), so that a busier minute of the shared
- * machine lands on every target rather than on whichever ran then. Per target: the median over rounds
- * of req/s and latency, and of the ratio to the relay *in the same round*.
+ * measured run), in an order that changes from round to round (roundOrder), so that a busier
+ * minute of the shared machine lands on every target rather than on whichever ran then. Per target:
+ * the median over rounds of req/s and latency, and of the ratio to the relay *in the same round*.
  */
 async function scenarioThroughput(targets, setKnobs) {
   const { connections, warmupSec, durationSec, rounds, latencies } = CFG.thr;
