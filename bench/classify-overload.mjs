@@ -11,9 +11,6 @@ import { checkAnswer, classifyBody, continueTextsAt, nextTextSeq } from './class
 import { openLoop } from './load-gen.mjs';
 import { sortNum } from './lib.mjs';
 
-/** The mark a 503 body's problem carries, so it is counted apart from a bad 200 body. */
-const BAD_503 = '503 body: ';
-
 /** One /classify call of `perRequest` new texts; its check knows the labels they must get. */
 function classifyCall(perRequest) {
   const { body, labels } = classifyBody(perRequest);
@@ -23,8 +20,8 @@ function classifyCall(perRequest) {
     body,
     check: (status, _headers, text) => {
       if (status === 200) return checkAnswer(text, labels, perRequest);
-      if (status === 503 && !(text.includes('"queue_full"') && text.includes('"overloaded_error"'))) return BAD_503 + text.slice(0, 200);
-      return null;
+      if (status === 503) return text.includes('"queue_full"') && text.includes('"overloaded_error"') ? null : `503 body: ${text.slice(0, 200)}`;
+      return `status ${status}: ${text.slice(0, 200)}`;
     },
   };
 }
@@ -72,7 +69,7 @@ export async function overloadRun(pool, { rate, perRequest, warmupMs, durationMs
       }
     } else {
       r.other++;
-      r.firstProblem ??= `status ${c.status}: ${c.problem ?? ''}`;
+      r.firstProblem ??= c.problem;
     }
   }
   return { ...r, retryAfter: [...retryAfter], lat200: sortNum(lat200), lat503: sortNum(lat503), lag: run.lag, maxInFlight: run.maxInFlight, drainMs: run.endedAt - windowEnd, connections };

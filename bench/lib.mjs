@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -248,6 +249,29 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One POST with a JSON body, read to the end. Returns { ms, status } (status 0 = transport error). */
+export async function timedRequest(pool, reqPath, body) {
+  const t0 = performance.now();
+  try {
+    const res = await pool.request({ method: 'POST', path: reqPath, headers: JSON_HEADERS, body });
+    await res.body.arrayBuffer();
+    return { ms: performance.now() - t0, status: res.statusCode };
+  } catch (err) {
+    return { ms: performance.now() - t0, status: 0, error: err };
+  }
+}
+
+/** `n` sequential timedRequests on `pool`: their latencies in ms, in order; throws unless each is a 200. */
+export async function sequentialLatencies(pool, reqPath, body, n) {
+  const lat = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const res = await timedRequest(pool, reqPath, body);
+    if (res.status !== 200) throw new Error(`${reqPath}: ${res.error ? res.error.message : `HTTP ${res.status}`}`);
+    lat[i] = res.ms;
+  }
+  return lat;
+}
 
 // ------------------------------------------------------------------------------------------------
 // statistics and formatting

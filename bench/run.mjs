@@ -62,6 +62,7 @@ import {
   startFake,
   startRelay,
   stopChild,
+  timedRequest,
 } from './lib.mjs';
 import { postLoad } from './post-load.mjs';
 import { runPressure } from './pressure-scenario.mjs';
@@ -124,18 +125,6 @@ const RUN = new Set(ONLY.length ? ONLY : SCENARIOS);
 
 // ------------------------------------------------------------------------------------------------
 // requests
-
-/** One request, body read to the end. Returns { ms, status } (status 0 = transport error). */
-async function timedRequest(pool, reqPath, body) {
-  const t0 = performance.now();
-  try {
-    const res = await pool.request({ method: 'POST', path: reqPath, headers: JSON_HEADERS, body });
-    await res.body.arrayBuffer();
-    return { ms: performance.now() - t0, status: res.statusCode };
-  } catch (err) {
-    return { ms: performance.now() - t0, status: 0, error: err };
-  }
-}
 
 /** Text of a content event (ballast: {"content"}, OpenAI: choices[0].delta.content), '' when none. */
 function eventContent(data) {

@@ -5,9 +5,8 @@
 // the three targets one after another. Prints, per target, the median over rounds of the p50 of
 // each slice of 50 requests: the first column is requests 1-50 after the idle spell.
 //   node bench/experiments/c1-resume.mjs            (npm run build first)
-import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { JSON_HEADERS, median, percentile, sleep, sortNum, startBallast, startFake, startRelay } from '../lib.mjs';
+import { median, percentile, sequentialLatencies, sleep, sortNum, startBallast, startFake, startRelay } from '../lib.mjs';
 
 const IDLE_MS = Number(process.env.IDLE_MS ?? 5000);
 const ROUNDS = Number(process.env.R ?? 6);
@@ -20,17 +19,7 @@ const body = JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', co
 const T = { relay: [relay.origin, '/v1/chat/completions'], ballast: [ballast.origin, '/chat/complete'], direct: [fake.origin, '/v1/chat/completions'] };
 const pools = Object.fromEntries(Object.entries(T).map(([k, [o]]) => [k, new Pool(o, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
 
-async function block(k, n) {
-  const lat = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const res = await pools[k].request({ method: 'POST', path: T[k][1], headers: JSON_HEADERS, body });
-    await res.body.arrayBuffer();
-    if (res.statusCode !== 200) throw new Error(`${k}: HTTP ${res.statusCode}`);
-    lat[i] = performance.now() - t0;
-  }
-  return lat;
-}
+const block = (k, n) => sequentialLatencies(pools[k], T[k][1], body, n);
 
 for (const k of Object.keys(T)) await block(k, 500);
 const slices = Object.fromEntries(Object.keys(T).map((k) => [k, Array.from({ length: Math.ceil(BLOCK / SLICE) }, () => [])]));

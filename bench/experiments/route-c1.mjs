@@ -6,9 +6,8 @@
 // there instead (and adds it to the report); IDLE_MS idles before each ballast or relay block.
 // ROUNDS rounds (default 20) of PER sequential requests (default 300) per block.
 //   node bench/experiments/route-c1.mjs            (npm run build first)
-import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { JSON_HEADERS, median, percentile, sleep, sortNum, startBallast, startFake, startRelay } from '../lib.mjs';
+import { median, percentile, sequentialLatencies, sleep, sortNum, startBallast, startFake, startRelay } from '../lib.mjs';
 
 const IDLE_MS = Number(process.env.IDLE_MS ?? 0);
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
@@ -29,16 +28,7 @@ const pools = new Map(Object.values(T).map((t) => [t.origin, new Pool(t.origin, 
 
 /** PER sequential requests; returns [p50, p99] in ms. */
 async function block(t, n) {
-  const pool = pools.get(t.origin);
-  const lat = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const res = await pool.request({ method: 'POST', path: t.path, headers: JSON_HEADERS, body: t.body });
-    await res.body.arrayBuffer();
-    if (res.statusCode !== 200) throw new Error(`${t.path}: HTTP ${res.statusCode}`);
-    lat[i] = performance.now() - t0;
-  }
-  const sorted = sortNum(lat);
+  const sorted = sortNum(await sequentialLatencies(pools.get(t.origin), t.path, t.body, n));
   return [percentile(sorted, 50), percentile(sorted, 99)];
 }
 
