@@ -29,16 +29,19 @@ if (process.env.WORKER_SCHED_IDLE === '1') {
     if (Number(fields[16]) === nice) spawnSync('chrt', ['--idle', '-p', '0', tid], { stdio: 'inherit' });
   }
 }
-const pool = new Pool('http://127.0.0.1:3994', { connections: 4096, pipelining: 1 });
+const pool = process.env.GEN === 'raw' ? new (await import('../raw-http.mjs')).RawHttpPool('http://127.0.0.1:3994', { connections: 4096 }) : new Pool('http://127.0.0.1:3994', { connections: 4096, pipelining: 1 });
 let n = 0;
 if (Number(process.env.PRE_SEC) > 0) {
   await closedLoop(pool, { workers: 64, warmupMs: 0, durationMs: Number(process.env.PRE_SEC) * 1000, makeRequest: () => ({ kind: 'one', path: '/classify', body: JSON.stringify({ text: `pre ${n++} was a great and happy day for everyone here` }) }) });
 }
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const run = await openLoop(pool, {
   rate: 1075, warmupMs: 5000, durationMs: 10000, rampMs: 2000,
   makeRequest: () => ({ kind: 'one', path: '/classify', body: JSON.stringify({ text: `call ${n++} was a great and happy day for everyone here` }) }),
 });
+const cpu1 = process.cpuUsage(cpu0);
+console.log(`generator CPU ${((cpu1.user + cpu1.system) / 1000 / run.records.length).toFixed(3)} ms/call (user ${(cpu1.user / 1000 / run.records.length).toFixed(3)})`);
 const s = summarize(run, { goodStatuses: [200, 503] });
 const lat = (st) => run.records.filter((r) => r.status === st && r.start >= run.windowStart && r.start < run.windowEnd).map((r) => r.end - r.start).sort((a, b) => a - b);
 const l503 = lat(503);
