@@ -8,7 +8,10 @@
 // PRE_SEC=N first runs N s of closed-loop {text} load on 64 connections (what the bench's sections 1
 // and 2 put the default instance through before its overload rows), then the overload.
 // WORKER_SCHED_IDLE=1 moves the classifier worker's threads (those at CLASSIFIER_NICE) to the
-// SCHED_IDLE policy with `chrt --idle` once the model has loaded (an experiment, not a setting).
+// SCHED_IDLE policy with `chrt --idle` once the model has loaded (an experiment, not a setting);
+// WORKER_SCHED=batch|idle|other picks the policy. GEN_NICE=N renices this process's thread (the load
+// generator) once ballast is up. GEN=raw sends on bench/raw-http.mjs instead of an undici Pool (the
+// classify bench's overload client); the generator's CPU per call is printed either way.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Pool } from 'undici';
@@ -22,13 +25,15 @@ const cp = spawn(process.execPath, [...flags, ...preload, '--trace-gc', 'dist/ma
 });
 process.on('exit', () => cp.kill('SIGKILL'));
 await new Promise((r) => setTimeout(r, 4000));
-if (process.env.WORKER_SCHED_IDLE === '1') {
+const workerSched = process.env.WORKER_SCHED_IDLE === '1' ? 'idle' : process.env.WORKER_SCHED;
+if (workerSched) {
   const nice = Number(process.env.CLASSIFIER_NICE ?? 10);
   for (const tid of fs.readdirSync(`/proc/${cp.pid}/task`)) {
     const fields = fs.readFileSync(`/proc/${cp.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-    if (Number(fields[16]) === nice) spawnSync('chrt', ['--idle', '-p', '0', tid], { stdio: 'inherit' });
+    if (Number(fields[16]) === nice) spawnSync('chrt', [`--${workerSched}`, '-p', '0', tid], { stdio: 'inherit' });
   }
 }
+if (process.env.GEN_NICE) (await import('node:os')).setPriority(0, Number(process.env.GEN_NICE));
 const pool = process.env.GEN === 'raw' ? new (await import('../raw-http.mjs')).RawHttpPool('http://127.0.0.1:3994', { connections: 4096 }) : new Pool('http://127.0.0.1:3994', { connections: 4096, pipelining: 1 });
 let n = 0;
 if (Number(process.env.PRE_SEC) > 0) {
