@@ -5,12 +5,10 @@
 // for. The parent sends { type: 'run', id, origin, seq, params }; this process answers
 // { type: 'result', id, r, cpuMs } (r as overloadRun returns it; cpuMs = its own CPU over the run) and
 // is then stopped. The schedule is load-gen.mjs's openLoop; this file says what a call is and how
-// its answer counts. The calls go out on raw-http.mjs's lean client (see OVERLOAD_CLIENT).
-import { Pool } from 'undici';
+// its answer counts. The calls go out on lib.mjs's overloadPool (raw-http.mjs's lean client unless BENCH_OVERLOAD_CLIENT=undici).
 import { checkAnswer, classifyBody, continueTextsAt, nextTextSeq } from './classify-texts.mjs';
 import { openLoop } from './load-gen.mjs';
-import { OVERLOAD_CLIENT, sortNum } from './lib.mjs';
-import { RawHttpPool } from './raw-http.mjs';
+import { overloadPool, sortNum } from './lib.mjs';
 
 /** One /classify call of `perRequest` new texts; its check knows the labels they must get. */
 function classifyCall(perRequest) {
@@ -80,10 +78,7 @@ if (process.send) {
   process.on('message', async (m) => {
     if (m?.type !== 'run') return;
     continueTextsAt(m.seq);
-    const pool =
-      OVERLOAD_CLIENT === 'undici'
-        ? new Pool(m.origin, { connections: m.params.connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 })
-        : new RawHttpPool(m.origin, { connections: m.params.connections });
+    const pool = overloadPool(m.origin, m.params.connections);
     const cpu0 = process.cpuUsage();
     try {
       const r = await overloadRun(pool, m.params);

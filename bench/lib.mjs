@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { RawHttpPool } from './raw-http.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FAKE_ENTRY = path.join(ROOT, 'dist-bench', 'bench', 'fake-upstream-server.js');
@@ -34,6 +36,12 @@ export const JSON_HEADERS = { 'content-type': 'application/json' };
  * CPU per call instead of ~0.18, on the 2 cores ballast needs too.
  */
 export const OVERLOAD_CLIENT = process.env.BENCH_OVERLOAD_CLIENT === 'undici' ? 'undici' : 'raw';
+
+/** The pool an open-loop overload sends on: `client` 'raw' (raw-http.mjs) or 'undici'; never queues below `connections`. */
+export function overloadPool(origin, connections, client = OVERLOAD_CLIENT) {
+  if (client === 'raw') return new RawHttpPool(origin, { connections });
+  return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+}
 
 // ------------------------------------------------------------------------------------------------
 // child processes

@@ -2,7 +2,8 @@
 // bench/soak-scenario.mjs), the classify overload rows (bench/classify-overload.mjs: openLoop) and
 // the classify and embeddings throughput rows (checkedClosedLoop): closed
 // loop (N workers, optionally paced to a fixed rate) or open loop (a fixed rate, each request sent
-// at its scheduled time whatever happened to the earlier ones), on one undici Pool. Every request
+// at its scheduled time whatever happened to the earlier ones), on one pool (an undici Pool, or
+// raw-http.mjs's RawHttpPool, which answers the same `request()`). Every request
 // is recorded (kind, status, start, end, problem) so that latencies can be split by status and kind
 // (autocannon pools all latencies together), and so that throughput can be counted in a
 // steady-state window: answers that *arrived* in [windowStart, windowEnd), not "requests started

@@ -37,7 +37,8 @@ export class RawHttpPool {
       let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
       for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
       if (payload) head += `content-length: ${payload.length}\r\n`;
-      const job = { data: payload ? Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), payload]) : Buffer.from(`${head}\r\n`, 'latin1'), resolve, reject };
+      const headBytes = Buffer.from(`${head}\r\n`, 'latin1');
+      const job = { data: payload ? Buffer.concat([headBytes, payload]) : headBytes, resolve, reject };
       const conn = this.idle.pop();
       if (conn) this.send(conn, job);
       else if (this.open.size < this.max) this.send(this.connect(), job);

@@ -14,7 +14,7 @@
 // classify bench's overload client); the generator's CPU per call is printed either way.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { Pool } from 'undici';
+import { overloadPool } from '../lib.mjs';
 import { closedLoop, openLoop, summarize } from '../load-gen.mjs';
 const flags = (process.env.FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
 const out = fs.openSync('/tmp/gc-trace.txt', 'w');
@@ -34,7 +34,7 @@ if (workerSched) {
   }
 }
 if (process.env.GEN_NICE) (await import('node:os')).setPriority(0, Number(process.env.GEN_NICE));
-const pool = process.env.GEN === 'raw' ? new (await import('../raw-http.mjs')).RawHttpPool('http://127.0.0.1:3994', { connections: 4096 }) : new Pool('http://127.0.0.1:3994', { connections: 4096, pipelining: 1 });
+const pool = overloadPool('http://127.0.0.1:3994', 4096, process.env.GEN === 'raw' ? 'raw' : 'undici');
 let n = 0;
 if (Number(process.env.PRE_SEC) > 0) {
   await closedLoop(pool, { workers: 64, warmupMs: 0, durationMs: Number(process.env.PRE_SEC) * 1000, makeRequest: () => ({ kind: 'one', path: '/classify', body: JSON.stringify({ text: `pre ${n++} was a great and happy day for everyone here` }) }) });
