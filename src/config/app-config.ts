@@ -16,6 +16,13 @@ export class AppConfig {
     apiKeys: string[];
     /** Requests per minute per key; 0 = off. */
     rateLimitRpm: number;
+    /** Instances sharing the limit through Redis; each allows rpm / this while Redis is down. */
+    rateLimitInstances: number;
+  };
+  readonly sharedState: {
+    /** Undefined: everything stays in process. */
+    redisUrl: string | undefined;
+    timeoutMs: number;
   };
   readonly upstream: {
     baseUrl: string;
@@ -86,7 +93,9 @@ export class AppConfig {
     this.access = {
       apiKeys: parseKeys(env.API_KEYS),
       rateLimitRpm: env.RATE_LIMIT_RPM,
+      rateLimitInstances: env.RATE_LIMIT_INSTANCES,
     };
+    this.sharedState = { redisUrl: env.REDIS_URL || undefined, timeoutMs: env.REDIS_TIMEOUT_MS };
     this.upstream = {
       baseUrl: env.OPENAI_BASE_URL.replace(/\/+$/, ''),
       apiKey: env.OPENAI_API_KEY || undefined,

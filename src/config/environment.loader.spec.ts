@@ -109,6 +109,14 @@ describe(validateEnvironment.name, () => {
       expect(error.stack ?? '').not.toContain(secret);
     });
 
+    it('REDIS_URL that is not redis:// or rediss://, never echoing it (it may hold a password)', () => {
+      const error = errorOf(() => validateEnvironment({ REDIS_URL: 'http://:hunter2-secret@cache:6379' }));
+      expect(error.message).toContain('REDIS_URL: REDIS_URL must be a redis:// or rediss:// URL');
+      expect(error.message).not.toContain('hunter2');
+      expect(validateEnvironment({ REDIS_URL: ' rediss://:pw@cache:6380/2 ' }).REDIS_URL).toBe('rediss://:pw@cache:6380/2');
+      expect(validateEnvironment({ REDIS_URL: '' }).REDIS_URL).toBeUndefined();
+    });
+
     it('ignores unknown keys instead of failing on them', () => {
       expect(validateEnvironment({ SOMETHING_ELSE: 'abc', PATH: '/usr/bin' })).toEqual(new EnvironmentSchema());
     });
@@ -138,6 +146,8 @@ describe(validateEnvironment.name, () => {
           EMBEDDINGS_MAX_TEXT_CHARS: 32_768,
           EMBEDDINGS_CACHE_SIZE: 10_000,
           EMBEDDINGS_COALESCE_MS: 2,
+          RATE_LIMIT_INSTANCES: 1,
+          REDIS_TIMEOUT_MS: 100,
         }),
       );
       expect(env.OPENAI_API_KEY).toBeUndefined();

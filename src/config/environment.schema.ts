@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -58,6 +58,19 @@ export class EnvironmentSchema {
   /** Requests per minute per API key (per client IP while auth is off); 0 = no limit. */
   @IsInt() @Min(0) @Max(10_000_000)
   RATE_LIMIT_RPM: number = 0;
+
+  /** Instances sharing REDIS_URL: while Redis is unreachable each one allows RATE_LIMIT_RPM / this on its own. */
+  @IsInt() @Min(1) @Max(10_000)
+  RATE_LIMIT_INSTANCES: number = 1;
+
+  // --- shared state ---
+  /** redis:// or rediss:// (TLS) URL, password and db in it: rate limits and the embeddings cache shared by instances; empty = in process. */
+  @IsOptional() @IsString() @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' }) @trimmed()
+  REDIS_URL?: string;
+
+  /** A Redis command not answered within this (ms) fails: the rate limit falls back to the in-memory share, the cache to a miss. */
+  @IsInt() @Min(1) @Max(60_000)
+  REDIS_TIMEOUT_MS: number = 100;
 
   // --- upstream ---
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) @trimmed()

@@ -23,6 +23,7 @@ const READY_EXAMPLE = {
       configured: true,
       upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: true, breaker: 'closed', reachable: true }],
     },
+    redis: { status: 'up', configured: true, connected: true, degraded: false, roundTripMs: 0.21 },
     lifecycle: { status: 'up', draining: false },
   },
 };
@@ -48,13 +49,14 @@ export class HealthController {
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness (@nestjs/terminus): 200 while this instance can serve, 503 naming the part that cannot' })
   @ApiOkResponse({ description: 'Ready: every part up', content: { 'application/json': { example: READY_EXAMPLE } } })
-  @ApiServiceUnavailableResponse({ description: 'Not ready: `error` names the failing parts (model, classifier_queue, upstream, lifecycle) and why' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready: `error` names the failing parts (model, classifier_queue, upstream, lifecycle) and why; an unreachable Redis is reported (redis.degraded) but does not fail readiness' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.checks.check([
         () => this.readiness.model(),
         () => this.readiness.queue(),
         () => this.readiness.upstreams(),
+        () => this.readiness.sharedState(),
         () => this.readiness.lifecycle(),
       ]);
     } catch (error) {

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { RequestTracker } from '../lifecycle/request-tracker.js';
 import { ClassifierPool } from '../local-model/classifier.pool.js';
 import { ClassifierService } from '../local-model/classifier.service.js';
+import { RedisConnection } from '../shared-state/redis.connection.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { UpstreamRouter } from '../upstream/upstream.router.js';
 
@@ -26,6 +27,7 @@ export class ReadinessService {
     private readonly router: UpstreamRouter,
     private readonly tracker: RequestTracker,
     private readonly config: AppConfig,
+    private readonly redis: RedisConnection,
   ) {}
 
   model(): HealthIndicatorResult<'model'> {
@@ -69,6 +71,26 @@ export class ReadinessService {
     return usable
       ? check.up({ configured: true, upstreams })
       : check.down({ configured: true, upstreams, message: 'No configured upstream is reachable (or all breakers are open)' });
+  }
+
+  /**
+   * Shared state is never a reason to stop serving: without Redis, limits and cache fall back to
+   * this instance, so an unreachable Redis is reported as degraded while readiness stays up.
+   */
+  async sharedState(): Promise<HealthIndicatorResult<'redis'>> {
+    const check = this.indicators.check('redis');
+    if (!this.redis.configured) return check.up({ configured: false });
+    try {
+      const roundTripMs = await this.redis.ping();
+      return check.up({ configured: true, connected: true, degraded: false, roundTripMs: Math.round(roundTripMs * 100) / 100 });
+    } catch (error) {
+      return check.up({
+        configured: true,
+        connected: this.redis.connected,
+        degraded: true,
+        message: `Redis unreachable or slow (${error instanceof Error ? error.message : String(error)}): rate limits use this instance's share, the embeddings cache this process only`,
+      });
+    }
   }
 
   lifecycle(): HealthIndicatorResult<'lifecycle'> {

@@ -84,6 +84,18 @@ export class MetricsService {
     buckets: BATCH_SIZES,
     registers: [this.registry],
   });
+  readonly redisRoundTrips = new SeriesHistogram(
+    'ballast_redis_command_duration_seconds',
+    'Redis round trips (command sent to reply), by command and outcome (ok, error, timeout)',
+    ['command', 'outcome'],
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    this.registry,
+  );
+  readonly redisConnectionErrors = new Counter({
+    name: 'ballast_redis_connection_errors_total',
+    help: 'Failed connections to Redis (each reconnect attempt that fails counts)',
+    registers: [this.registry],
+  });
   readonly shed = new Counter({
     name: 'ballast_shed_requests_total',
     help: 'Requests refused at once with 503, by reason (in_flight, event_loop, draining, classifier_queue)',

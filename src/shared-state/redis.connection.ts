@@ -1,0 +1,119 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Command, Redis, type RedisOptions } from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import type { SeriesHistogram } from '../metrics/series-histogram.js';
+
+/** Reconnect delay after the n-th failed attempt: 100 ms doubling, at most 1 s (Redis back ⇒ shared again within a second). */
+export const reconnectDelayMs = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 1000);
+
+/** ioredis with every command's round trip (sent → reply or failure) recorded, whoever sends it. */
+class InstrumentedRedis extends Redis {
+  constructor(
+    url: string,
+    options: Omit<RedisOptions, 'replyMapping'>,
+    private readonly roundTrips: SeriesHistogram<'command' | 'outcome'>,
+  ) {
+    super(url, options);
+  }
+
+  override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+    const started = performance.now();
+    const result = super.sendCommand(command, stream);
+    command.promise.then(
+      () => this.roundTrips.series(command.name, 'ok').observe((performance.now() - started) / 1000),
+      (error: unknown) =>
+        this.roundTrips
+          .series(command.name, error instanceof Error && error.message === 'Command timed out' ? 'timeout' : 'error')
+          .observe((performance.now() - started) / 1000),
+    );
+    return result;
+  }
+}
+
+/**
+ * The process's one Redis client (REDIS_URL; TLS, password and db come in the URL), or none: then
+ * every caller keeps its state in process. Built for callers that must never wait on Redis: while
+ * it is down a command fails at once (no offline queue, no resend), a slow one fails after
+ * REDIS_TIMEOUT_MS, and the client reconnects in the background with backoff. Callers treat a
+ * failure as "use the local fallback", never as an error for the request.
+ */
+@Injectable()
+export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
+  readonly client: Redis | undefined;
+  private readonly logger = new Logger('Redis');
+  private down = false;
+  private lastError: string | undefined;
+
+  constructor(config: AppConfig, metrics: MetricsService) {
+    const { redisUrl, timeoutMs } = config.sharedState;
+    if (redisUrl === undefined) return;
+    const client = new InstrumentedRedis(
+      redisUrl,
+      {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: timeoutMs,
+        connectTimeout: Math.max(1000, timeoutMs),
+        retryStrategy: reconnectDelayMs,
+        connectionName: 'ballast',
+        // CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS are unknown to Redis 7.0 (Debian's): each connect
+        // would count failed commands. Neither is needed.
+        disableClientInfo: true,
+        maintNotifications: 'disabled',
+      },
+      metrics.redisRoundTrips,
+    );
+    client.on('ready', () => {
+      if (this.down) this.logger.log('Redis is reachable again: limits and cache are shared again');
+      this.down = false;
+      this.lastError = undefined;
+    });
+    client.on('error', (error: Error) => {
+      metrics.redisConnectionErrors.inc();
+      this.lastError = error.message;
+      if (this.down) return; // one line per outage, not one per reconnect attempt
+      this.down = true;
+      this.logger.warn(`Redis unreachable (${error.message}): rate limits fall back to this instance's share, the embeddings cache to this process`);
+    });
+    metrics.gauge('ballast_redis_connected', '1 while the shared-state Redis connection is ready (absent without REDIS_URL)', () =>
+      client.status === 'ready' ? 1 : 0,
+    );
+    this.client = client;
+  }
+
+  get configured(): boolean {
+    return this.client !== undefined;
+  }
+
+  get connected(): boolean {
+    return this.client?.status === 'ready';
+  }
+
+  /** Why the last connection attempt failed, while not connected. */
+  get error(): string | undefined {
+    return this.connected ? undefined : (this.lastError ?? this.client?.status);
+  }
+
+  /** One PING round trip in ms; rejects when Redis is down or slower than REDIS_TIMEOUT_MS. */
+  async ping(): Promise<number> {
+    if (this.client === undefined) throw new Error('REDIS_URL is not set');
+    const started = performance.now();
+    await this.client.ping();
+    return performance.now() - started;
+  }
+
+  /** A Redis that is down at start does not stop the boot: the client keeps trying in the background. */
+  async onModuleInit(): Promise<void> {
+    await this.client?.connect().catch(() => undefined); // logged by the 'error' listener
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    if (client.status === 'ready') await client.quit().catch(() => undefined);
+    client.disconnect();
+  }
+}
