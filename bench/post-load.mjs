@@ -1,5 +1,5 @@
 // Closed-loop POST load with autocannon, as every chat throughput measurement here runs it (run.mjs,
-// experiments/idle-burst.mjs, experiments/route-ratio.mjs): a JSON body, one request per connection
+// experiments/idle-burst.mjs): a JSON body, one request per connection
 // at a time, 10 s timeout. Kept apart from lib.mjs so the forked helpers do not load autocannon.
 import autocannon from 'autocannon';
 import { JSON_HEADERS } from './lib.mjs';

@@ -98,7 +98,7 @@ if (!Number.isInteger(INSTANCES) || INSTANCES < 1) {
  * The order the targets run in, in round (or stream) r: rotated by r, and reversed in odd rounds. A
  * rotation alone keeps who runs right after whom: `/v1` always followed `/chat/complete` on the same
  * process, so `/chat/complete` was always the one to run first on a process after another process
- * had run, which costs it (docs/benchmarks.md, "c=1 after an idle spell"). Reversing every other
+ * had run, which costs it (docs/benchmarks.md, "Method": settling). Reversing every other
  * round puts every pair of neighbours both ways round.
  */
 function roundOrder(targets, r) {

@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Method": why every c=1 block starts with BENCH_C1_SETTLE unmeasured requests.
 // c=1 latency of a process that resumes after idling: how many sequential requests until it is back
 // at its steady state? The relay, ballast (/chat/complete) and the fake upstream ("direct") each
 // take BLOCK sequential requests (default 800) after IDLE_MS of idle (default 5000; the full bench's

@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Local model (classify)" and "Tried and not kept": the classify refusal tail under overload, one fresh server.
 // GC under the classify single-text overload: ballast (dist/main.js, the bench model, queue 256,
 // 1 worker) started with --trace-gc plus FLAGS (default --max-semi-space-size=64), open-loop
 // {text} calls at 1075/s (2.5x the ~430 texts/s capacity) for 5 s warm-up + 10 s, then the 503

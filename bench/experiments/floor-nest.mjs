@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Chat": the floor of Nest + Fastify + undici doing nothing but relay.
 // The floor of the mandated stack: Nest 12 + FastifyAdapter, one controller that relays the chat body
 // through an undici Agent (as ballast's transport does) and reshapes the answer like /chat/complete.
 // No hooks, logging, metrics, validation, deadline, retries or breaker: what ballast would cost if

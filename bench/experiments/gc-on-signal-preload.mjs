@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Local model (classify)": preload for heap-after-gc.mjs.
 // Preload for bench/experiments/heap-after-gc.mjs (needs --expose-gc). SIGWINCH: a full GC, then
 // heapUsed / heapTotal / RSS / external written to stderr as one AFTER-GC line.
 process.on('SIGWINCH', () => {

@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Local model (classify)": the heap after a full GC, round after round (is anything kept per call?).
 // Does the classify path keep anything per call? ballast (dist/main.js with npm start's Node flags,
 // the bench model, 1 worker, the default queue bounds) with --expose-gc and
 // gc-on-signal-preload.mjs; ROUNDS (default 6) rounds

@@ -1,3 +1,4 @@
+// Experiment, cited in docs/operations.md, "Node flags", and docs/benchmarks.md, "Tried and not kept": bursts after idle spells, per set of Node flags.
 // Bursts after idle spells: what V8's memory reducer costs ballast, and what turning it off costs in
 // memory. Starts the fake upstream and one ballast-undici process per variant (Node flags), then for
 // ROUNDS rounds: every process idles IDLE_MS, then each in turn (order rotating) takes a BURST_MS

@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Local model (classify)": preload for classify-gc.mjs (LOOP_GAPS=1), event-loop stalls and GC pauses.
 // Preload (node --import) for classify-gc.mjs: from LOOP_GAPS_START_MS after start, for
 // LOOP_GAPS_MS, records on the main thread every event-loop stall over 5 ms (a 1 ms interval timer
 // that fired late), every GC pause from perf_hooks, and the main thread's CPU time and run-queue

@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Chat": /chat/complete vs /v1/chat/completions at c=1 on one process.
 // /chat/complete vs /v1/chat/completions at c=1 on ONE ballast process (npm start's flags), the
 // upstream answering at once: is the full bench's c=1 gap between the two routes (/v1 40-90 µs
 // faster, run after run) the routes' or the order's? In the bench /v1 runs right after

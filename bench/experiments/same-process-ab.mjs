@@ -1,3 +1,4 @@
+// Experiment, cited in docs/benchmarks.md, "Method" and "Tried and not kept": several builds in one process, to take process placement out.
 // Compares builds of ballast by CPU per request with the noise of process placement removed: every
 // build is loaded into ONE Node process (each its own Nest app on its own port), and the load goes
 // to one app at a time, in interleaved rounds. Two processes of the same build differ by up to

@@ -1,5 +1,6 @@
-// Time per stage of one request inside ballast, to see which costs are on the response's path
-// (docs/benchmarks.md, "third look"). Makes a copy of dist/ with performance.now() marks patched in
+// Experiment, cited in docs/benchmarks.md, "Chat" and "Per-request costs the code cites": time per stage of one request.
+// Time per stage of one request inside ballast, to see which costs are on the response's path.
+// Makes a copy of dist/ with performance.now() marks patched in
 // at each stage: Node's `request` event, our onRequest hook, preValidation, preHandler, the chat
 // service, the upstream call (start, transport send, headers, body read, JSON parsed, end), onSend,
 // the response's `close` and the end of the work after it. After 8,000 requests the server appends

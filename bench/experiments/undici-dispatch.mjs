@@ -1,5 +1,6 @@
+// Experiment, cited in docs/benchmarks.md, "Per-request costs the code cites": client CPU per JSON call, undici request() vs dispatch().
 // Client CPU per JSON call with undici, four ways, at concurrency 64 against a local node:http server
-// in a child process (docs/benchmarks.md, "Latest full runs"): request() + body.text(), the same with
+// in a child process: request() + body.text(), the same with
 // a cancel signal (ballast's AbortEmitter form), dispatch() with the older handler API, and dispatch()
 // with the documented one (onRequestStart / onResponse*), which UndiciTransport.exchange uses.
 // 8 interleaved rounds of 20,000 calls (after 2,000 of warm-up); prints each round and the median.
