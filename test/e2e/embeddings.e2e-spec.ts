@@ -1,8 +1,7 @@
 import request from 'supertest';
 import { FakeUpstream, fakeEmbedding } from '../support/fake-upstream.js';
-import { startTestApp, TestApp } from '../support/test-app.js';
+import { FAKE_UPSTREAM_KEY as KEY, TestApp, useFakeUpstream } from '../support/test-app.js';
 
-const KEY = 'sk-upstream-secret-123';
 const DIMS = 8;
 
 const texts = (n: number, prefix = 'text'): string[] => Array.from({ length: n }, (_, i) => `${prefix} number ${i}`);
@@ -19,12 +18,11 @@ function inputsSent(fake: FakeUpstream): string[][] {
 }
 
 describe('POST /embeddings', () => {
+  const suite = useFakeUpstream({ upstream: { embeddingDims: DIMS } });
   let fake: FakeUpstream;
   const apps: TestApp[] = [];
   const app = async (env: Record<string, string> = {}): Promise<TestApp> => {
-    const t = await startTestApp({
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_API_KEY: KEY,
+    const t = await suite.startApp({
       UPSTREAM_TIMEOUT_MS: '2000',
       // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
       UPSTREAM_MAX_RETRIES: '0',
@@ -36,14 +34,9 @@ describe('POST /embeddings', () => {
     return t;
   };
 
-  beforeAll(async () => {
-    fake = await FakeUpstream.start({ embeddingDims: DIMS });
+  beforeAll(() => {
+    fake = suite.fake;
   });
-  afterAll(async () => {
-    for (const t of apps) await t.close();
-    await fake.close();
-  });
-  beforeEach(() => fake.reset({ embeddingDims: DIMS }));
 
   describe('batching, order, dedupe and cache (batch size 256)', () => {
     let t: TestApp;

@@ -123,7 +123,7 @@ describe('observability: /metrics, logs', () => {
 
   it('counts shed requests by reason', async () => {
     const before = await scrape();
-    const over = await startTestApp({ OPENAI_BASE_URL: s.fake.baseUrl, OPENAI_API_KEY: UPSTREAM_KEY, MAX_IN_FLIGHT: '1' });
+    const over = await s.startApp({ OPENAI_API_KEY: UPSTREAM_KEY, MAX_IN_FLIGHT: '1' });
     try {
       s.fake.reset({ latencyMs: 300 });
       const slow = request(over.url).post('/chat/complete').send(hello).then((r) => r);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakeUpstream, fakeReply } from '../support/fake-upstream.js';
 import { postSse } from '../support/sse-client.js';
-import { FAKE_UPSTREAM_KEY as KEY, startTestApp, TestApp, useAppWithFakeUpstream } from '../support/test-app.js';
+import { FAKE_UPSTREAM_KEY as KEY, startTestApp, TestApp, useAppWithFakeUpstream, useFakeUpstream } from '../support/test-app.js';
 import { closedPort } from '../support/ports.js';
 
 const hello = { messages: [{ role: 'user', content: 'hello there' }] };
@@ -133,35 +133,26 @@ describe('fault matrix: retries, deadline, mapping (one upstream, UPSTREAM_MAX_R
 });
 
 describe('fallback upstreams (UPSTREAMS)', () => {
+  // Declared first, so its afterAll (jest runs them in declaration order) closes the apps before either fake.
+  const fallbackSuite = useFakeUpstream();
+  const primarySuite = useFakeUpstream();
   let primary: FakeUpstream;
   let fallback: FakeUpstream;
-  const apps: TestApp[] = [];
-  beforeAll(async () => {
-    primary = await FakeUpstream.start();
-    fallback = await FakeUpstream.start();
-  });
-  afterAll(async () => {
-    for (const t of apps) await t.close();
-    await primary.close();
-    await fallback.close();
-  });
-  beforeEach(() => {
-    primary.reset();
-    fallback.reset();
+  beforeAll(() => {
+    primary = primarySuite.fake;
+    fallback = fallbackSuite.fake;
   });
 
-  const app = async (upstreams: object[], env: Record<string, string> = {}): Promise<TestApp> => {
-    const t = await startTestApp({
+  // UPSTREAMS replaces the OPENAI_BASE_URL pair startApp sets.
+  const app = (upstreams: object[], env: Record<string, string> = {}): Promise<TestApp> =>
+    fallbackSuite.startApp({
       UPSTREAMS: JSON.stringify(upstreams),
       PRIMARY_KEY: 'sk-primary',
       FALLBACK_KEY: 'sk-fallback',
       UPSTREAM_MAX_RETRIES: '0',
       BREAKER_THRESHOLD: '1000',
       ...env,
-    } as Record<string, string>);
-    apps.push(t);
-    return t;
-  };
+    });
 
   it('primary down (connection refused) → the fallback answers, with its own key', async () => {
     const t = await app([
@@ -249,14 +240,14 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=500)', () =>
 });
 
 describe('load shedding', () => {
+  const suite = useFakeUpstream({ resetBeforeEach: false });
   let fake: FakeUpstream;
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
+  beforeAll(() => {
+    fake = suite.fake;
   });
-  afterAll(() => fake.close());
 
   it('beyond MAX_IN_FLIGHT new requests get 503 overloaded_error with Retry-After at once; /health stays 200', async () => {
-    const t = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, MAX_IN_FLIGHT: '4' });
+    const t = await suite.startApp({ MAX_IN_FLIGHT: '4' });
     try {
       fake.reset({ latencyMs: 400 });
       const slow = Array.from({ length: 4 }, () => request(t.url).post('/chat/complete').send(hello));
@@ -278,7 +269,7 @@ describe('load shedding', () => {
   });
 
   it('while the event loop lags past MAX_EVENT_LOOP_DELAY_MS new requests get 503; /health stays 200', async () => {
-    const t = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, MAX_EVENT_LOOP_DELAY_MS: '30' });
+    const t = await suite.startApp({ MAX_EVENT_LOOP_DELAY_MS: '30' });
     try {
       fake.reset();
       // Booting (in this same process) lags the loop too: wait until that has passed.
@@ -307,11 +298,11 @@ describe('load shedding', () => {
 });
 
 describe('graceful shutdown', () => {
+  const suite = useFakeUpstream({ resetBeforeEach: false });
   let fake: FakeUpstream;
-  beforeAll(async () => {
-    fake = await FakeUpstream.start();
+  beforeAll(() => {
+    fake = suite.fake;
   });
-  afterAll(() => fake.close());
 
   it('SIGTERM with 20 requests in flight: all 20 complete, new ones are refused, the process exits', async () => {
     fake.reset({ latencyMs: 700 });
@@ -369,7 +360,7 @@ describe('graceful shutdown', () => {
   }, 30_000);
 
   it('past SHUTDOWN_GRACE_MS, a stream still open gets an SSE error event and a plain request a 503 (nothing dropped silently)', async () => {
-    const t = await startTestApp({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, SHUTDOWN_GRACE_MS: '300', UPSTREAM_TIMEOUT_MS: '10000' });
+    const t = await suite.startApp({ SHUTDOWN_GRACE_MS: '300', UPSTREAM_TIMEOUT_MS: '10000' });
     fake.reset({ streamIntervalMs: 200, streamTokens: Array.from({ length: 50 }, (_, i) => `t${i} `) });
     const stream = postSse(`${t.url}/chat/stream`, hello);
     await fake.waitFor(() => fake.counters.streamsStarted === 1);
