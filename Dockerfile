@@ -2,6 +2,8 @@
 # --- build: full install, compile TypeScript ---
 FROM node:20.20-bookworm-slim AS build
 WORKDIR /app
+# This image's npm (10) ignores package.json's allowScripts, which denies onnxruntime-node's install script
+# (it only downloads CUDA providers; the CPU binaries ship in the package): the variable skips it here.
 ENV ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
