@@ -96,6 +96,12 @@ export class MetricsService {
     help: 'Failed connections to Redis (each reconnect attempt that fails counts)',
     registers: [this.registry],
   });
+  readonly sharedCacheLookups = new Counter({
+    name: 'ballast_shared_cache_lookups_total',
+    help: 'Keys looked up in the shared (Redis) cache tier, by result (hit, miss, error: Redis down or slow, counted as a miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly shed = new Counter({
     name: 'ballast_shed_requests_total',
     help: 'Requests refused at once with 503, by reason (in_flight, event_loop, draining, classifier_queue)',
