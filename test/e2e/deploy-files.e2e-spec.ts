@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { validateEnvironment } from '../../src/config/environment.loader.js';
 import { closedPort } from '../support/ports.js';
 
 /**
@@ -300,13 +301,16 @@ interface ComposeService {
   init?: boolean;
 }
 interface ComposeFile {
-  services: Record<string, ComposeService>;
+  services: Record<string, ComposeService & { configs?: Array<{ source: string; target: string }> }>;
   volumes?: Record<string, unknown>;
+  configs?: Record<string, { content?: string; file?: string }>;
 }
 
 describe('docker-compose.yml', () => {
-  const compose = parseYaml(read('docker-compose.yml')) as ComposeFile;
-  const { ballast, ollama } = compose.services;
+  // Merge keys (`<<: *ballast`) as compose reads them: the replicas share one definition.
+  const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as ComposeFile;
+  const { ballast, ollama, redis, lb } = compose.services;
+  const ballast2 = compose.services['ballast-2'];
   const keys = knownKeys();
   const entrypoint = ballast.entrypoint as string[];
   /** Compose interpolates `${VAR}` and `$VAR` from the host; `$$` is a literal `$` for the container. */
@@ -315,16 +319,22 @@ describe('docker-compose.yml', () => {
     Array.isArray(service.environment)
       ? Object.fromEntries(service.environment.map((entry) => [entry.split('=')[0], entry.slice(entry.indexOf('=') + 1)]))
       : Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v ?? '')]));
-  /** The settings the entrypoint exports when the ollama service is on the network. */
-  const ollamaSettings = Object.fromEntries(
-    [...script.matchAll(/^\s*export\s+(.+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/).map((pair) => pair.split('=') as [string, string])),
-  );
+  /** The settings the entrypoint exports when a service (ollama, redis) resolves on the network. */
+  const exportsWhen = (service: string): Record<string, string> =>
+    Object.fromEntries(
+      [...script.matchAll(/getent hosts (\S+)[^\n]*\n\s*export\s+([^\n]+)/g)]
+        .filter((m) => m[1] === service)
+        .flatMap((m) => m[2].trim().split(/\s+/).map((pair) => pair.split('=') as [string, string])),
+    );
+  const ollamaSettings = exportsWhen('ollama');
+  const redisSettings = exportsWhen('redis');
   const ports = (service: ComposeService) => (service.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published ?? ''}:${p.target}`));
   const active = (profiles: string[]) =>
     Object.entries(compose.services).filter(([, s]) => !s.profiles?.length || s.profiles.some((p) => profiles.includes(p)));
 
-  it('has the ballast service built from the Dockerfile, always on, and an ollama service under the ollama profile', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['ballast', 'ollama']);
+  it('has the ballast service built from the Dockerfile, always on, ollama under the ollama profile, the replicas set under replicas', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['ballast', 'ballast-2', 'lb', 'ollama', 'redis']);
+    expect([ballast2.profiles, redis.profiles, lb.profiles]).toEqual([['replicas'], ['replicas'], ['replicas']]);
     const context = typeof ballast.build === 'string' ? ballast.build : ballast.build?.context;
     expect(context).toBe('.');
     expect(existsSync(join(root, context!, 'Dockerfile'))).toBe(true);
@@ -332,8 +342,8 @@ describe('docker-compose.yml', () => {
     expect(ollama.profiles).toEqual(['ollama']);
   });
 
-  it('exactly one service publishes port 3000, with and without the ollama profile', () => {
-    for (const profiles of [[], ['ollama']]) {
+  it('exactly one service publishes port 3000, whichever profiles are on', () => {
+    for (const profiles of [[], ['ollama'], ['replicas'], ['ollama', 'replicas']]) {
       const publishing = active(profiles).filter(([, s]) => ports(s).some((p) => /:3000$/.test(p)));
       expect([profiles, publishing.map(([name]) => name)]).toEqual([profiles, ['ballast']]);
     }
@@ -350,13 +360,16 @@ describe('docker-compose.yml', () => {
   });
 
   it('every environment key compose sets for ballast is one ballast knows (.env.example)', () => {
-    const set = [...Object.keys(environment(ballast)), ...Object.keys(ollamaSettings)];
+    const set = [...Object.keys(environment(ballast)), ...Object.keys(ollamaSettings), ...Object.keys(redisSettings)];
     expect(set.length).toBeGreaterThan(2);
     for (const key of set) expect([key, keys.has(key)]).toEqual([key, true]);
   });
 
   it('under the ollama profile ballast waits for ollama and is pointed at it', () => {
-    expect(ballast.depends_on).toEqual({ ollama: { condition: 'service_healthy', required: false } });
+    expect(ballast.depends_on).toEqual({
+      ollama: { condition: 'service_healthy', required: false },
+      redis: { condition: 'service_healthy', required: false },
+    });
     expect(ollamaSettings).toMatchObject({ OPENAI_BASE_URL: 'http://ollama:11434/v1', OPENAI_API_KEY: 'ollama', CHAT_MODEL: 'llama3.2' });
     // The entrypoint replaces the image's, which drops its CMD: the command is restated, the same.
     expect(entrypoint.slice(0, 2)).toEqual(['/bin/sh', '-c']);
@@ -365,27 +378,39 @@ describe('docker-compose.yml', () => {
     expect(script.replaceAll('$$', '')).not.toContain('$');
   });
 
-  it('the entrypoint switches to ollama only when the ollama service resolves, then execs the command', async () => {
+  it('the entrypoint switches to ollama / redis only when that service resolves, then execs the command', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'ballast-compose-'));
     try {
       const unescaped = script.replaceAll('$$', '$');
       const argv = ['-c', unescaped, entrypoint[3], process.execPath, '-e', 'console.log(JSON.stringify(process.env))'];
       const fromDotEnv = { OPENAI_BASE_URL: 'https://api.openai.com/v1', OPENAI_API_KEY: 'sk-from-env', CHAT_MODEL: 'gpt-4o-mini' };
-      const envWith = (getentExit: number) => {
-        writeFileSync(join(bin, 'getent'), `#!/bin/sh\n[ "$1 $2" = "hosts ollama" ] && exit ${getentExit}\nexit 2\n`);
+      /** A getent that resolves exactly these hosts. */
+      const envWith = (hosts: string[]) => {
+        const cases = hosts.map((host) => `[ "$1 $2" = "hosts ${host}" ] && exit 0\n`).join('');
+        writeFileSync(join(bin, 'getent'), `#!/bin/sh\n${cases}exit 2\n`);
         chmodSync(join(bin, 'getent'), 0o755);
         return { ...fromDotEnv, PATH: `${bin}:${process.env.PATH}` };
       };
+      const envOf = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, string>;
 
-      const withOllama = await run('/bin/sh', argv, envWith(0));
+      const withOllama = await run('/bin/sh', argv, envWith(['ollama']));
       expect(withOllama.code).toBe(0);
-      const switched = JSON.parse(withOllama.stdout.trim().split('\n').pop()!) as Record<string, string>;
-      expect(switched).toMatchObject(ollamaSettings);
+      expect(envOf(withOllama.stdout)).toMatchObject(ollamaSettings);
+      expect(envOf(withOllama.stdout).REDIS_URL).toBeUndefined();
       expect(withOllama.stdout).toContain('upstream http://ollama:11434/v1');
 
-      const without = await run('/bin/sh', argv, envWith(2));
+      const withRedis = await run('/bin/sh', argv, envWith(['redis']));
+      expect(withRedis.code).toBe(0);
+      expect(envOf(withRedis.stdout)).toMatchObject({ ...fromDotEnv, ...redisSettings });
+      expect(withRedis.stdout).toContain('the redis service is up');
+
+      const withBoth = await run('/bin/sh', argv, envWith(['ollama', 'redis']));
+      expect(envOf(withBoth.stdout)).toMatchObject({ ...ollamaSettings, ...redisSettings });
+
+      const without = await run('/bin/sh', argv, envWith([]));
       expect(without.code).toBe(0);
       expect(JSON.parse(without.stdout.trim()) as Record<string, string>).toMatchObject(fromDotEnv);
+      expect(envOf(without.stdout).REDIS_URL).toBeUndefined();
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
@@ -421,6 +446,62 @@ describe('docker-compose.yml', () => {
     expect(ollama.ports).toBeUndefined();
     expect(ollama.healthcheck?.test).toEqual(['CMD', 'ollama', 'list']);
     expect(ollama.restart).toBe('unless-stopped');
+  });
+
+  it('replicas: ballast-2 is ballast without a host port (same image, command, entrypoint, healthcheck, lifecycle)', () => {
+    const { ports: published, profiles, ...shared } = ballast;
+    expect(published).toHaveLength(1);
+    expect(profiles).toBeUndefined();
+    const { profiles: replicaProfiles, ...replica } = ballast2;
+    expect(replicaProfiles).toEqual(['replicas']);
+    expect(replica).toEqual(shared);
+    expect(ballast2.ports).toBeUndefined();
+  });
+
+  it('replicas: the entrypoint points both at the redis service with the limit split in two, as settings ballast accepts', () => {
+    expect(redisSettings).toEqual({ REDIS_URL: 'redis://redis:6379/0', RATE_LIMIT_INSTANCES: '2' });
+    const replicasBehindLb = [...(lbConfig().matchAll(/^\s*server\s+(\S+):3000\b/gm))].map((m) => m[1]);
+    expect(replicasBehindLb).toEqual(['ballast', 'ballast-2']);
+    expect(Number(redisSettings.RATE_LIMIT_INSTANCES)).toBe(replicasBehindLb.length);
+    const env = validateEnvironment(redisSettings);
+    expect([env.REDIS_URL, env.RATE_LIMIT_INSTANCES]).toEqual(['redis://redis:6379/0', 2]);
+  });
+
+  it('replicas: redis is pinned, keeps nothing on disk, internal only, with a healthcheck ballast waits for', () => {
+    expect(redis.image).toMatch(/^redis:\d+\.\d+\.\d+(-alpine)?$/);
+    const command = redis.command as string[];
+    expect(command[0]).toBe('redis-server');
+    expect(command.join(' ')).toContain('--save  --appendonly no');
+    expect(command[command.indexOf('--save') + 1]).toBe('');
+    expect(redis.expose?.map(String)).toEqual(['6379']);
+    expect(redis.ports).toBeUndefined();
+    expect(redis.volumes).toBeUndefined();
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect((ballast.depends_on as Record<string, unknown>).redis).toEqual({ condition: 'service_healthy', required: false });
+  });
+
+  function lbConfig(): string {
+    const [mount] = lb.configs ?? [];
+    expect(mount?.target).toBe('/etc/nginx/conf.d/default.conf');
+    const content = compose.configs?.[mount!.source]?.content;
+    expect(typeof content).toBe('string');
+    return content!;
+  }
+
+  it('replicas: lb is a pinned nginx on one host port, round robin over both replicas once they are healthy, streams unbuffered', () => {
+    expect(lb.image).toMatch(/^nginx:\d+\.\d+\.\d+(-alpine)?$/);
+    expect(ports(lb)).toEqual(['${REPLICAS_PORT:-8080}:8080']);
+    expect(lb.depends_on).toEqual({ ballast: { condition: 'service_healthy' }, 'ballast-2': { condition: 'service_healthy' } });
+    const config = lbConfig();
+    expect(config).toMatch(/^\s*listen 8080;$/m);
+    expect(config).toMatch(/^\s*proxy_pass http:\/\/ballast_replicas;$/m);
+    expect(config).toMatch(/^\s*proxy_buffering off;$/m); // SSE events reach the client as they are written
+    expect(config).toMatch(/^\s*proxy_http_version 1\.1;$/m); // keep-alive to the replicas
+    expect(config).toMatch(/^\s*client_max_body_size 0;$/m); // ballast's own BODY_LIMIT_BYTES decides
+    // Compose interpolates inline config content: nginx's variables must be written `$$`.
+    expect(config.replaceAll('$$', '')).not.toContain('$');
+    // Balanced braces: a typo here would only show when nginx starts.
+    expect(config.split('{').length).toBe(config.split('}').length);
   });
 
   it('named volumes used by services are declared', () => {
