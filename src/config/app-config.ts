@@ -30,6 +30,11 @@ export class AppConfig {
     apiKey: string | undefined;
     timeoutMs: number;
     maxSockets: number;
+    /** Connections per upstream origin for streams. */
+    maxStreams: number;
+    /** Longest wait for a free connection; then 503 upstream_pool_exhausted. */
+    poolWaitMs: number;
+    http2: boolean;
     /** Largest JSON answer read from an upstream; beyond it, 502 upstream_response_too_large. */
     maxResponseBytes: number;
     transport: UpstreamTransportName;
@@ -101,6 +106,9 @@ export class AppConfig {
       apiKey: env.OPENAI_API_KEY || undefined,
       timeoutMs: env.UPSTREAM_TIMEOUT_MS,
       maxSockets: env.UPSTREAM_MAX_SOCKETS,
+      maxStreams: env.UPSTREAM_MAX_STREAMS,
+      poolWaitMs: env.UPSTREAM_POOL_WAIT_MS,
+      http2: env.UPSTREAM_HTTP2,
       maxResponseBytes: env.UPSTREAM_MAX_RESPONSE_BYTES,
       transport: env.UPSTREAM_TRANSPORT,
       targets: env.upstreamList ?? [

@@ -85,8 +85,21 @@ export class EnvironmentSchema {
   @IsInt() @Min(1) @Max(3_600_000)
   UPSTREAM_TIMEOUT_MS: number = 30_000;
 
+  /** Connections per upstream origin for JSON calls (held for one call each). */
   @IsInt() @Min(1) @Max(65_536)
   UPSTREAM_MAX_SOCKETS: number = 256;
+
+  /** Connections per upstream origin for streams (each held for a whole answer): the concurrent-stream bound. */
+  @IsInt() @Min(1) @Max(65_536)
+  UPSTREAM_MAX_STREAMS: number = 4096;
+
+  /** Longest wait for a free upstream connection (inside UPSTREAM_TIMEOUT_MS); then 503 upstream_pool_exhausted. */
+  @IsInt() @Min(1) @Max(3_600_000)
+  UPSTREAM_POOL_WAIT_MS: number = 5_000;
+
+  /** Offer HTTP/2 to https upstreams (ALPN; http:// stays HTTP/1.1), undici transport only. */
+  @IsBoolean() @booleanString()
+  UPSTREAM_HTTP2: boolean = false;
 
   /** Largest JSON answer read from an upstream (streams are not buffered, so not bounded by it). */
   @IsInt() @Min(1_024) @Max(1_073_741_824)

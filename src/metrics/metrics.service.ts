@@ -45,6 +45,19 @@ export class MetricsService {
     SECONDS,
     this.registry,
   );
+  readonly upstreamConnectionWait = new SeriesHistogram(
+    'ballast_upstream_connection_wait_seconds',
+    'Time upstream requests waited for a connection (busy pool, or a new connection being opened), by upstream and pool (json, stream)',
+    ['upstream', 'pool'],
+    SECONDS,
+    this.registry,
+  );
+  readonly upstreamPoolExhausted = new Counter({
+    name: 'ballast_upstream_pool_exhausted_total',
+    help: 'Requests refused with 503 upstream_pool_exhausted: every connection stayed busy for UPSTREAM_POOL_WAIT_MS (or the deadline), by upstream and pool',
+    labelNames: ['upstream', 'pool'] as const,
+    registers: [this.registry],
+  });
   readonly upstreamErrors = new Counter({
     name: 'ballast_upstream_errors_total',
     help: 'Failed upstream attempts, by upstream and outcome (upstream_http_error, upstream_timeout, ...)',

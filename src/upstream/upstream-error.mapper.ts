@@ -1,7 +1,9 @@
 import { ApiError, ClientClosedError, InvalidRequestError, ShuttingDownError } from '../common/errors/index.js';
 import { UpstreamFailureError } from './errors/upstream-failure.error.js';
+import { UpstreamPoolExhaustedError } from './errors/upstream-pool-exhausted.error.js';
 import { UpstreamRateLimitedError } from './errors/upstream-rate-limited.error.js';
 import { UpstreamTimeoutError } from './errors/upstream-timeout.error.js';
+import { ConnectionWaitAbortedError } from './transport/connection-wait.js';
 
 interface UpstreamErrorFields {
   message?: unknown;
@@ -77,6 +79,10 @@ export type AbortCause = 'timeout' | 'idle' | 'client' | 'shutdown' | null;
 export function mapTransportError(error: unknown, cause: AbortCause, timeoutMs: number): Error {
   if (cause === 'client') return new ClientClosedError();
   if (cause === 'shutdown') return new ShuttingDownError();
+  // The deadline ran out while every connection was busy: say so (503), not that the upstream was slow.
+  if (cause === 'timeout' && error instanceof ConnectionWaitAbortedError && error.poolFull) {
+    return new UpstreamPoolExhaustedError(error.pool, error.waitedMs);
+  }
   if (cause === 'timeout') return new UpstreamTimeoutError(timeoutMs);
   if (cause === 'idle') return new UpstreamTimeoutError(timeoutMs, 'stream idle');
   if (error instanceof ApiError) return error;

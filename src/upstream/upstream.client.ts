@@ -10,7 +10,9 @@ import { failover } from './failover.js';
 import { RequestDeadline } from './request-deadline.js';
 import { sseData } from './sse-data.stream.js';
 import { AxiosTransport } from './transport/axios.transport.js';
+import { PoolName } from './transport/connection-wait.js';
 import { UndiciTransport } from './transport/undici.transport.js';
+import { UpstreamPoolExhaustedError } from './errors/upstream-pool-exhausted.error.js';
 import { isSuccess, TransportRequest, TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
 import { malformedUpstreamResponse, mapTransportError, mapUpstreamStatus } from './upstream-error.mapper.js';
 import { UpstreamTarget } from './upstream-target.js';
@@ -44,13 +46,32 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    const { transport, maxSockets, timeoutMs, maxResponseBytes } = this.config.upstream;
-    this.transport =
-      transport === 'axios'
-        ? new AxiosTransport(this.http, { maxSockets, maxResponseBytes })
-        : new UndiciTransport({ maxSockets, timeoutMs, maxResponseBytes });
+    const { transport, maxSockets, maxStreams, poolWaitMs, http2, timeoutMs, maxResponseBytes } = this.config.upstream;
+    if (transport === 'axios') {
+      // One node:http agent for both kinds of call: room for both bounds together.
+      this.transport = new AxiosTransport(this.http, { maxSockets: maxSockets + maxStreams, maxResponseBytes });
+    } else {
+      const undici = new UndiciTransport({ maxSockets, maxStreams, poolWaitMs, http2, timeoutMs, maxResponseBytes });
+      this.transport = undici;
+      this.registerPoolGauges(undici);
+    }
     const names = this.router.targets.map((t) => `${t.name} (${t.baseUrl})`).join(', ');
-    this.logger.log(`Upstreams ${names} via ${this.transport.name} (max ${maxSockets} sockets each)`);
+    this.logger.log(
+      `Upstreams ${names} via ${this.transport.name}${http2 && transport === 'undici' ? ' (HTTP/2 offered)' : ''}: at most ${maxSockets} connections each for JSON calls, ${maxStreams} for streams`,
+    );
+  }
+
+  private registerPoolGauges(transport: UndiciTransport): void {
+    const sum = (field: 'connected' | 'queued'): Array<{ labels: Record<string, string>; value: number }> => {
+      const totals = { json: 0, stream: 0 };
+      for (const snapshot of transport.poolSnapshots()) totals[snapshot.pool] += snapshot[field];
+      return [
+        { labels: { pool: 'json' }, value: totals.json },
+        { labels: { pool: 'stream' }, value: totals.stream },
+      ];
+    };
+    this.metrics.gauge('ballast_upstream_pool_connections', 'Open upstream connections, by pool (json, stream)', () => sum('connected'), ['pool']);
+    this.metrics.gauge('ballast_upstream_pool_queued', 'Upstream requests waiting for a connection right now, by pool (json, stream)', () => sum('queued'), ['pool']);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -122,8 +143,9 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     const deadline = new RequestDeadline(ctx, timeoutMs);
     const started = performance.now();
     try {
-      return await this.failover(targets, deadline, async (target) => {
+      return await this.failover(targets, deadline, 'json', async (target) => {
         const response = await this.wire.exchange(this.request(target, method, path, body, deadline, 'application/json'));
+        if (response.waitedMs !== undefined) this.metrics.upstreamConnectionWait.series(target.name, 'json').observe(response.waitedMs / 1000);
         if (!isSuccess(response.status)) throw mapUpstreamStatus(response.status, response.text, response.header('retry-after'));
         return read(response.text);
       });
@@ -146,7 +168,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     const started = performance.now();
     let response: TransportResponse;
     try {
-      response = await this.failover(targets, deadline, (target) => this.send(target, 'POST', path, body, deadline, 'text/event-stream'));
+      response = await this.failover(targets, deadline, 'stream', (target) => this.send(target, 'POST', path, body, deadline, 'text/event-stream'));
     } catch (error) {
       deadline.dispose();
       throw error;
@@ -189,7 +211,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     throw new InvalidRequestError(`No configured upstream serves the model ${JSON.stringify(model)}`, { param: 'model', code: 'model_not_found' });
   }
 
-  private failover<T>(targets: readonly UpstreamTarget[], deadline: RequestDeadline, attempt: (target: UpstreamTarget) => Promise<T>): Promise<T> {
+  private failover<T>(targets: readonly UpstreamTarget[], deadline: RequestDeadline, pool: PoolName, attempt: (target: UpstreamTarget) => Promise<T>): Promise<T> {
     const { timeoutMs, maxRetries, breakerCooldownMs } = this.config.upstream;
     const mapped = async (target: UpstreamTarget): Promise<T> => {
       const started = performance.now();
@@ -199,6 +221,10 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
         return result;
       } catch (error) {
         const mappedError = mapTransportError(error, deadline.cause, timeoutMs);
+        if (mappedError instanceof UpstreamPoolExhaustedError) {
+          this.metrics.upstreamPoolExhausted.inc({ upstream: target.name, pool });
+          this.metrics.upstreamConnectionWait.series(target.name, pool).observe(mappedError.waitedMs / 1000);
+        }
         const outcome = mappedError instanceof ApiError ? (mappedError.code ?? mappedError.type) : 'cancelled';
         this.metrics.upstreamDuration.series(target.name, outcome).observe((performance.now() - started) / 1000);
         this.metrics.upstreamErrors.inc({ upstream: target.name, outcome });
@@ -224,6 +250,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     accept: string,
   ): Promise<TransportResponse> {
     const response = await this.wire.send(this.request(target, method, path, body, deadline, accept));
+    if (response.waitedMs !== undefined) this.metrics.upstreamConnectionWait.series(target.name, 'stream').observe(response.waitedMs / 1000);
     if (isSuccess(response.status)) return response;
     const text = await response.text().catch(() => '');
     throw mapUpstreamStatus(response.status, text, response.header('retry-after'));

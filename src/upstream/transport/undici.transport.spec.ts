@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../config/package-root.js';
 import { AbortEmitter } from './abort-emitter.js';
+import { ConnectionWaitAbortedError } from './connection-wait.js';
 import { UndiciTransport } from './undici.transport.js';
 import { TransportRequest } from './upstream-transport.js';
 
@@ -25,7 +30,7 @@ describe('UndiciTransport.exchange', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    transport = new UndiciTransport({ maxSockets: 1, timeoutMs: 5_000, maxResponseBytes: 10_000 });
+    transport = new UndiciTransport({ maxSockets: 1, maxStreams: 1, poolWaitMs: 60_000, timeoutMs: 5_000, maxResponseBytes: 10_000 });
   });
 
   afterAll(async () => {
@@ -210,3 +215,228 @@ async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** `send()` (streams) through StreamingHandler, and the bound on waiting for a connection. */
+describe('UndiciTransport.send (streams) and the connection wait', () => {
+  type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  const routes = new Map<string, Route>();
+  const closed: string[] = [];
+  let server: http.Server;
+  let origin: string;
+  let transport: UndiciTransport;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      res.on('close', () => closed.push(req.url ?? ''));
+      const route = routes.get(req.url ?? '');
+      if (route) route(req, res);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    transport = new UndiciTransport({ maxSockets: 1, maxStreams: 1, poolWaitMs: 200, timeoutMs: 5_000, maxResponseBytes: 10_000 });
+  });
+
+  afterAll(async () => {
+    await transport.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => {
+    routes.clear();
+    closed.length = 0;
+  });
+
+  const send = (path: string, signal = new AbortEmitter()) => transport.send({ method: 'POST', origin, path, headers: {}, body: '{}', signal });
+
+  /** Writes `count` chunks `gapMs` apart, then ends. */
+  const chunked =
+    (count: number, gapMs: number): Route =>
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let sent = 0;
+      const next = (): void => {
+        if (res.destroyed) return;
+        if (sent === count) return void res.end();
+        res.write(`data: ${sent++}\n\n`);
+        setTimeout(next, gapMs);
+      };
+      next();
+    };
+
+  it('resolves at the headers, then yields every chunk as it arrives, and reports its wait', async () => {
+    routes.set('/s', chunked(5, 5));
+    const response = await send('/s');
+    expect(response.status).toBe(200);
+    expect(response.header('Content-Type')).toBe('text/event-stream');
+    expect(response.waitedMs).toBeGreaterThanOrEqual(0);
+    let text = '';
+    for await (const chunk of response.chunks()) text += Buffer.from(chunk).toString();
+    expect(text).toBe('data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n');
+  });
+
+  it('a consumer that stops early closes the upstream request', async () => {
+    routes.set('/long', chunked(1_000, 5));
+    const response = await send('/long');
+    for await (const chunk of response.chunks()) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break;
+    }
+    await waitFor(() => closed.includes('/long'));
+  });
+
+  it('a body cut mid-way fails the iteration', async () => {
+    routes.set('/cut', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\n');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const response = await send('/cut');
+    const read = async (): Promise<void> => {
+      for await (const chunk of response.chunks()) void chunk;
+    };
+    await expect(read()).rejects.toThrow();
+  });
+
+  it('reads ahead at most ~64 KB for a consumer that does not read (the upstream is paused, not buffered)', async () => {
+    let written = 0;
+    routes.set('/firehose', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const next = (): void => {
+        if (res.destroyed || written >= 20_000_000) return void res.end();
+        written += 16_384;
+        if (res.write(`data: ${'x'.repeat(16_376)}\n\n`)) setImmediate(next);
+        else res.once('drain', next);
+      };
+      next();
+    });
+    const response = await send('/firehose');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Socket buffers on both sides hold some; without the pause all 20 MB would be read in.
+    expect(written).toBeLessThan(8_000_000);
+    response.discard();
+    await waitFor(() => closed.includes('/firehose'));
+  });
+
+  it('cancelled mid-body: the iteration fails and the upstream request is closed', async () => {
+    routes.set('/slow', chunked(1_000, 20));
+    const signal = new AbortEmitter();
+    const response = await send('/slow', signal);
+    const iterator = response.chunks()[Symbol.asyncIterator]();
+    await iterator.next();
+    signal.abort();
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+    await waitFor(() => closed.includes('/slow'));
+  });
+
+  it('while every connection is busy, a request waits at most poolWaitMs, then fails with 503 upstream_pool_exhausted and is never sent', async () => {
+    routes.set('/hold', chunked(30, 20)); // ~600 ms on the only stream connection
+    routes.set('/queued', chunked(1, 0));
+    const holder = await send('/hold');
+    const started = performance.now();
+    await expect(send('/queued')).rejects.toMatchObject({ status: 503, code: 'upstream_pool_exhausted', pool: 'stream' });
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(190);
+    expect(waited).toBeLessThan(500);
+    holder.discard();
+    // The abandoned request is dropped when a connection frees, not sent.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(closed).not.toContain('/queued');
+  });
+
+  it('cancelled while every connection is busy: fails at once with the pool marked full (the caller maps a deadline then to 503)', async () => {
+    routes.set('/hold', chunked(30, 20));
+    const holder = await send('/hold');
+    const signal = new AbortEmitter();
+    const queued = send('/queued', signal);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    signal.abort();
+    const error = await queued.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionWaitAbortedError);
+    expect(error).toMatchObject({ code: 'UND_ERR_ABORTED', pool: 'stream', poolFull: true });
+    expect((error as ConnectionWaitAbortedError).waitedMs).toBeGreaterThanOrEqual(40);
+    holder.discard();
+  });
+
+  it('JSON calls have their own pool: a held stream connection does not block them', async () => {
+    routes.set('/hold', chunked(30, 20));
+    routes.set('/json', (_req, res) => res.writeHead(200).end('{}'));
+    const holder = await send('/hold');
+    const answer = await transport.exchange({ method: 'POST', origin, path: '/json', headers: {}, body: '{}', signal: new AbortEmitter() });
+    expect(answer.status).toBe(200);
+    expect(answer.waitedMs).toBeGreaterThanOrEqual(0);
+    expect(transport.poolSnapshots()).toContainEqual({ pool: 'json', origin, connected: 1, running: 0, queued: 0 });
+    holder.discard();
+  });
+});
+
+describe('UndiciTransport with UPSTREAM_HTTP2 (an HTTP/2 upstream over TLS on 127.0.0.1)', () => {
+  const tlsDir = join(PACKAGE_ROOT, 'test', 'support', 'tls');
+  let server: http2.Http2SecureServer;
+  let origin: string;
+  const protocols: string[] = [];
+  const sessions = new Set<http2.ServerHttp2Session>();
+
+  beforeAll(async () => {
+    server = http2.createSecureServer({ key: readFileSync(join(tlsDir, 'localhost.key')), cert: readFileSync(join(tlsDir, 'localhost.crt')), allowHTTP1: true });
+    server.on('session', (session) => sessions.add(session));
+    server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+      protocols.push(req.httpVersion);
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        let n = 0;
+        const timer = setInterval(() => {
+          res.write(`data: ${n++}\n\n`);
+          if (n === 5) {
+            clearInterval(timer);
+            res.end('data: [DONE]\n\n');
+          }
+        }, 20);
+      } else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    for (const session of sessions) session.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => (protocols.length = 0));
+
+  it('speaks HTTP/2 when on: 20 streams at once on ONE connection, JSON calls too', async () => {
+    const ca = readFileSync(join(tlsDir, 'localhost.crt'));
+    const transport = new UndiciTransport({ maxSockets: 1, maxStreams: 1, poolWaitMs: 2_000, timeoutMs: 5_000, maxResponseBytes: 10_000, http2: true, tls: { ca } });
+    try {
+      const read = async (): Promise<string> => {
+        const response = await transport.send({ method: 'POST', origin, path: '/stream', headers: {}, body: '{}', signal: new AbortEmitter() });
+        let text = '';
+        for await (const chunk of response.chunks()) text += Buffer.from(chunk).toString();
+        return text;
+      };
+      const texts = await Promise.all(Array.from({ length: 20 }, read));
+      for (const text of texts) expect(text).toBe('data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\ndata: [DONE]\n\n');
+      const json = await transport.exchange({ method: 'POST', origin, path: '/json', headers: {}, body: '{}', signal: new AbortEmitter() });
+      expect(json.text).toBe('{"ok":true}');
+      expect(new Set(protocols)).toEqual(new Set(['2.0']));
+      // maxStreams 1 would have queued them one by one over HTTP/1.1: they shared one connection.
+      expect(transport.poolSnapshots().find((p) => p.pool === 'stream')?.connected).toBe(1);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('stays on HTTP/1.1 when off (the default)', async () => {
+    const ca = readFileSync(join(tlsDir, 'localhost.crt'));
+    const transport = new UndiciTransport({ maxSockets: 1, maxStreams: 1, poolWaitMs: 2_000, timeoutMs: 5_000, maxResponseBytes: 10_000, tls: { ca } });
+    try {
+      const json = await transport.exchange({ method: 'POST', origin, path: '/json', headers: {}, body: '{}', signal: new AbortEmitter() });
+      expect(json.text).toBe('{"ok":true}');
+      expect(protocols).toEqual(['1.1']);
+    } finally {
+      await transport.close();
+    }
+  });
+});

@@ -1,38 +1,109 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, Dispatcher, errors } from 'undici';
-import { responseTooLarge } from '../upstream-error.mapper.js';
-import { CancelSignal } from './abort-emitter.js';
-import { BufferedResponse, firstHeader, isSuccess, readBounded, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
+import { Agent, Client, errors, Pool } from 'undici';
+import { BufferingHandler } from './buffering.handler.js';
+import { PoolName, PoolView } from './connection-wait.js';
+import { StreamingHandler } from './streaming.handler.js';
+import { BufferedResponse, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 
-/** undici Agent: one keep-alive pool per upstream origin, at most `maxSockets` connections each. */
+/**
+ * HTTP/2 offered by ALPN (an upstream that picks HTTP/1.1 gets HTTP/1.1). Two undici 7 details make
+ * it multiplex: a Client's `pipelining` (1 unless set) also caps HTTP/2 streams per connection, so
+ * it is cleared and the protocol's own default applies (HTTP/1.1: 1, HTTP/2: no cap of undici's,
+ * the server's SETTINGS_MAX_CONCURRENT_STREAMS holds); and a POST is put on a busy connection only
+ * if marked idempotent, which with one request per HTTP/1.1 connection changes nothing else.
+ */
+const HTTP2_OPTIONS: Agent.Options = {
+  allowH2: true,
+  factory: (origin, options: Pool.Options) => (options.connections === 1 ? unpipelinedClient(origin, options) : new Pool(origin, { ...options, factory: unpipelinedClient })),
+};
+
+function unpipelinedClient(origin: string | URL, options: Client.Options): Client {
+  const client = new Client(origin, options);
+  (client as { pipelining: number | undefined }).pipelining = undefined;
+  return client;
+}
+
+export interface UndiciTransportOptions {
+  /** Connections per upstream origin for JSON calls. */
+  maxSockets: number;
+  /** Connections per upstream origin for streams (each holds its connection for the whole answer). */
+  maxStreams: number;
+  /** Longest wait for a free connection while every one is busy; then UpstreamPoolExhaustedError. */
+  poolWaitMs: number;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  /** Offer HTTP/2 (ALPN) to https upstreams; one connection then carries many requests. */
+  http2?: boolean;
+  /** TLS options for upstream connections (tests: a private CA). */
+  tls?: { ca?: string | Buffer };
+}
+
+/**
+ * What undici's Agent reports per origin: a Pool's stats, or a Client's when the bound is 1
+ * (`connected` then a boolean, and its waiting requests are `pending`).
+ */
+interface OriginStats {
+  connected: number | boolean;
+  running: number;
+  queued?: number;
+  pending?: number;
+}
+
+/** How busy one pool is at this moment, per upstream origin (undici's PoolStats). */
+export interface PoolSnapshot {
+  pool: PoolName;
+  origin: string;
+  connected: number;
+  running: number;
+  queued: number;
+}
+
+/**
+ * Two undici Agents, each one keep-alive pool per upstream origin: one for JSON calls
+ * (UPSTREAM_MAX_SOCKETS connections; a call holds one for milliseconds to seconds) and one for
+ * streams (UPSTREAM_MAX_STREAMS; a stream holds one for its whole answer), so that streams never
+ * queue behind a bound sized for request rate, and JSON calls never wait for streams to end.
+ */
 export class UndiciTransport extends UpstreamTransport {
   readonly name = 'undici';
-  private readonly agent: Agent;
+  private readonly json: PooledAgent;
+  private readonly streams: PooledAgent;
   private readonly maxResponseBytes: number;
+  /** See HTTP2_OPTIONS. */
+  private readonly idempotent: boolean;
 
-  constructor(options: { maxSockets: number; timeoutMs: number; maxResponseBytes: number }) {
+  constructor(options: UndiciTransportOptions) {
     super();
     this.maxResponseBytes = options.maxResponseBytes;
-    this.agent = new Agent({
-      connections: options.maxSockets,
-      pipelining: 1,
+    const agentOptions = {
+      // No `pipelining`: HTTP/1.1 sends one request per connection at a time by default, and HTTP/2
+      // multiplexes up to the server's limit (an explicit 1 would stop that too).
       keepAliveTimeout: 30_000,
       // Our own deadline (an AbortSignal) is the real bound; these are a backstop only.
       headersTimeout: options.timeoutMs + 1_000,
       bodyTimeout: options.timeoutMs + 1_000,
-    });
+      ...(options.tls ? { connect: options.tls } : {}),
+      ...(options.http2 ? HTTP2_OPTIONS : {}),
+    };
+    this.idempotent = options.http2 ?? false;
+    this.json = new PooledAgent('json', options.maxSockets, options.poolWaitMs, agentOptions);
+    this.streams = new PooledAgent('stream', options.maxStreams, options.poolWaitMs, agentOptions);
   }
 
-  async send(request: TransportRequest): Promise<TransportResponse> {
-    const response = await this.agent.request({
-      origin: request.origin,
-      path: request.path,
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-      signal: request.signal,
+  /** A streaming request (and the readiness probe): resolves at the answer's headers, the body read as it arrives. */
+  send(request: TransportRequest): Promise<TransportResponse> {
+    const pool = this.streams;
+    if (request.signal.aborted) return Promise.reject(new errors.RequestAbortedError());
+    return new Promise<TransportResponse>((resolve, reject) => {
+      const handler = new StreamingHandler(pool, request.origin, request.signal, this.maxResponseBytes, resolve, reject);
+      try {
+        pool.agent.dispatch(
+          { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body, idempotent: this.idempotent },
+          handler,
+        );
+      } catch (error) {
+        handler.onResponseError(undefined, error as Error);
+      }
     });
-    return new UndiciResponse(response, this.maxResponseBytes);
   }
 
   /**
@@ -42,11 +113,12 @@ export class UndiciTransport extends UpstreamTransport {
    */
   override exchange(request: TransportRequest): Promise<BufferedResponse> {
     if (request.signal.aborted) return Promise.reject(new errors.RequestAbortedError());
+    const pool = this.json;
     return new Promise<BufferedResponse>((resolve, reject) => {
-      const handler = new BufferingHandler(request.signal, this.maxResponseBytes, resolve, reject);
+      const handler = new BufferingHandler(pool, request.origin, request.signal, this.maxResponseBytes, resolve, reject);
       try {
-        this.agent.dispatch(
-          { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body },
+        pool.agent.dispatch(
+          { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body, idempotent: this.idempotent },
           handler,
         );
       } catch (error) {
@@ -55,135 +127,43 @@ export class UndiciTransport extends UpstreamTransport {
     });
   }
 
+  /** Connections and waiting requests per pool and origin, for the metrics scrape. */
+  poolSnapshots(): PoolSnapshot[] {
+    return [...this.json.snapshots(), ...this.streams.snapshots()];
+  }
+
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.json.agent.close(), this.streams.agent.close()]);
   }
 }
 
-/**
- * Collects one answer for `exchange()`. Cancelling settles the promise at once, even while the
- * request still waits for a free connection, and aborts the request when undici starts it. An
- * answer past `maxBytes` is not read further (by its Content-Length, or as it arrives).
- */
-class BufferingHandler implements Dispatcher.DispatchHandler {
-  private controller?: Dispatcher.DispatchController;
-  private status = 0;
-  private headers: IncomingHttpHeaders = {};
-  private readonly chunks: Buffer[] = [];
-  private bytes = 0;
-  private settled = false;
-  private readonly detach: () => void;
+/** One undici Agent with its bound, as the handlers see it (PoolView). */
+class PooledAgent implements PoolView {
+  readonly agent: Agent;
 
   constructor(
-    signal: CancelSignal,
-    private readonly maxBytes: number,
-    private readonly resolve: (response: BufferedResponse) => void,
-    private readonly reject: (error: Error) => void,
+    readonly name: PoolName,
+    private readonly connections: number,
+    readonly maxWaitMs: number,
+    options: Agent.Options,
   ) {
-    this.detach = onCancel(signal, () => this.cancel());
+    this.agent = new Agent({ ...options, connections });
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.settled) controller.abort(new errors.RequestAbortedError());
+  /** Every connection `origin` may have is open (read only when a wait runs out: it walks every origin's pool). */
+  full(origin: string): boolean {
+    const stats = this.agent.stats[origin] as OriginStats | undefined;
+    return stats !== undefined && Number(stats.connected) >= this.connections;
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // 1xx: the real answer follows
-    this.status = statusCode;
-    this.headers = headers;
-    if (Number(headers['content-length']) > this.maxBytes) this.tooLarge();
+  snapshots(): PoolSnapshot[] {
+    return Object.entries(this.agent.stats as Record<string, OriginStats>).map(([origin, s]) => ({
+      pool: this.name,
+      origin,
+      connected: Number(s.connected),
+      running: s.running,
+      queued: s.queued ?? s.pending ?? 0,
+    }));
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) return this.tooLarge();
-    this.chunks.push(chunk);
-  }
-
-  onResponseEnd(): void {
-    const chunks = this.chunks;
-    this.answer(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
-    this.stop(error);
-  }
-
-  /**
-   * The body will not be read to its end. An error status is still that status, with '' (as
-   * `send()` + `text()` treat it); anything else (a 2xx, no answer yet) fails with `error`.
-   */
-  private stop(error: Error): void {
-    if (this.status !== 0 && !isSuccess(this.status)) this.answer('');
-    else this.fail(error);
-  }
-
-  private answer(text: string): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.detach();
-    const headers = this.headers;
-    this.resolve({ status: this.status, text, header: (name) => firstHeader(headers, name) });
-  }
-
-  private fail(error: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.detach();
-    this.reject(error);
-  }
-
-  /** Stops reading an answer past `maxBytes`. */
-  private tooLarge(): void {
-    const error = responseTooLarge(this.maxBytes);
-    this.stop(error);
-    this.chunks.length = 0;
-    this.controller?.abort(error);
-  }
-
-  private cancel(): void {
-    if (this.settled) return;
-    const error = new errors.RequestAbortedError();
-    this.fail(error);
-    this.controller?.abort(error);
-  }
-}
-
-/** Calls `listener` once when `signal` (not yet aborted) fires; answers how to stop listening. */
-function onCancel(signal: CancelSignal, listener: () => void): () => void {
-  if (signal instanceof AbortSignal) {
-    signal.addEventListener('abort', listener, { once: true });
-    return () => signal.removeEventListener('abort', listener);
-  }
-  signal.once('abort', listener);
-  return () => signal.removeListener('abort', listener);
-}
-
-class UndiciResponse implements TransportResponse {
-  readonly status: number;
-
-  constructor(
-    private readonly response: Dispatcher.ResponseData,
-    private readonly maxBytes: number,
-  ) {
-    this.status = response.statusCode;
-  }
-
-  header(name: string): string | undefined {
-    return firstHeader(this.response.headers, name);
-  }
-
-  /** The whole body, read no further than `maxBytes` (then the connection is dropped). */
-  text(): Promise<string> {
-    return readBounded(this.response.body, this.maxBytes, () => this.response.body.destroy());
-  }
-
-  chunks(): AsyncIterable<Uint8Array> {
-    return this.response.body;
-  }
-
-  discard(): void {
-    this.response.body.destroy();
-  }
 }

@@ -23,6 +23,8 @@ export interface TransportResponse {
   chunks(): AsyncIterable<Uint8Array>;
   /** Release the connection without reading the body. */
   discard(): void;
+  /** Milliseconds the request waited for a connection (undici only). */
+  readonly waitedMs?: number;
 }
 
 /** A 2xx answer: what callers take as the upstream's result (anything else is mapped to an error). */
@@ -60,6 +62,8 @@ export interface BufferedResponse {
   header(name: string): string | undefined;
   /** The whole body; '' for an error status whose body could not be read to the end. */
   text: string;
+  /** Milliseconds the request waited for a connection (undici only). */
+  waitedMs?: number;
 }
 
 /**
