@@ -44,6 +44,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const config = new AppConfig(env);
 
   const logger = createRootLogger({ level: config.server.logLevel, format: config.server.logFormat, stream: options.logStream });
+  for (const warning of config.deprecations) logger.warn(warning);
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.bodyLimitBytes,
     loggerInstance: logger,

@@ -78,9 +78,10 @@ describe(AppConfig.name, () => {
       transport: 'axios',
       targets: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', apiKey: undefined }],
       maxRetries: 2,
-      breakerThreshold: 5,
-      breakerCooldownMs: 5000,
+      breaker: { failureRate: 0.9, window: 40, minCalls: 10, cooldownMs: 5000, maxCooldownMs: 60_000 },
+      retryBudget: { ratio: 0.2, minPerSecond: 1, windowMs: 10_000 },
     });
+    expect(config.deprecations).toEqual([]);
     expect(config.shedding).toEqual({ maxInFlight: 10_000, maxEventLoopDelayMs: 0 });
     expect(config.chat).toEqual({ defaultModel: 'm', heartbeatMs: 60 });
     expect(config.embeddings).toEqual({
@@ -91,6 +92,23 @@ describe(AppConfig.name, () => {
       maxTextChars: 32_768,
       cacheSize: 10_000,
       coalesceMs: 2,
+    });
+  });
+
+  describe('breaker and retry budget', () => {
+    it('reads percentages as shares; BREAKER_MIN_CALLS is capped at BREAKER_WINDOW; the cool-down cap is at least the cool-down', () => {
+      const { upstream } = new AppConfig(
+        validateEnvironment({ BREAKER_FAILURE_PERCENT: '75', BREAKER_WINDOW: '8', BREAKER_MIN_CALLS: '20', BREAKER_COOLDOWN_MS: '900', BREAKER_COOLDOWN_MAX_MS: '10', RETRY_BUDGET_PERCENT: '5' }),
+      );
+      expect(upstream.breaker).toEqual({ failureRate: 0.75, window: 8, minCalls: 8, cooldownMs: 900, maxCooldownMs: 900 });
+      expect(upstream.retryBudget.ratio).toBe(0.05);
+    });
+
+    it('BREAKER_THRESHOLD is still accepted, and reported as ignored', () => {
+      const config = new AppConfig(validateEnvironment({ BREAKER_THRESHOLD: '5' }));
+      expect(config.deprecations).toEqual([expect.stringMatching(/^BREAKER_THRESHOLD is ignored: .*BREAKER_FAILURE_PERCENT/)]);
+      expect(() => validateEnvironment({ BREAKER_THRESHOLD: 'x' })).toThrow(/BREAKER_THRESHOLD/);
+      expect(() => validateEnvironment({ BREAKER_FAILURE_PERCENT: '100' })).toThrow(/BREAKER_FAILURE_PERCENT/);
     });
   });
 

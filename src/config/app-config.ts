@@ -41,9 +41,23 @@ export class AppConfig {
     /** In priority order; the single OPENAI_BASE_URL/OPENAI_API_KEY pair when UPSTREAMS is unset. */
     targets: UpstreamSpec[];
     maxRetries: number;
-    breakerThreshold: number;
-    breakerCooldownMs: number;
+    breaker: {
+      /** Opens when more than this share (0-1) of the window's calls failed. */
+      failureRate: number;
+      window: number;
+      minCalls: number;
+      cooldownMs: number;
+      maxCooldownMs: number;
+    };
+    retryBudget: {
+      /** Share (0-1) of the window's requests that may be retried. */
+      ratio: number;
+      minPerSecond: number;
+      windowMs: number;
+    };
   };
+  /** Keys that are set but no longer have an effect: one warning line each at boot. */
+  readonly deprecations: string[];
   readonly shedding: {
     /** 0 = no limit. */
     maxInFlight: number;
@@ -115,9 +129,23 @@ export class AppConfig {
         { name: 'default', baseUrl: env.OPENAI_BASE_URL.replace(/\/+$/, ''), apiKey: env.OPENAI_API_KEY || undefined },
       ],
       maxRetries: env.UPSTREAM_MAX_RETRIES,
-      breakerThreshold: env.BREAKER_THRESHOLD,
-      breakerCooldownMs: env.BREAKER_COOLDOWN_MS,
+      breaker: {
+        failureRate: env.BREAKER_FAILURE_PERCENT / 100,
+        window: env.BREAKER_WINDOW,
+        minCalls: Math.min(env.BREAKER_MIN_CALLS, env.BREAKER_WINDOW),
+        cooldownMs: env.BREAKER_COOLDOWN_MS,
+        maxCooldownMs: Math.max(env.BREAKER_COOLDOWN_MS, env.BREAKER_COOLDOWN_MAX_MS),
+      },
+      retryBudget: {
+        ratio: env.RETRY_BUDGET_PERCENT / 100,
+        minPerSecond: env.RETRY_BUDGET_MIN_PER_SEC,
+        windowMs: env.RETRY_BUDGET_WINDOW_MS,
+      },
     };
+    this.deprecations =
+      env.BREAKER_THRESHOLD === undefined
+        ? []
+        : ['BREAKER_THRESHOLD is ignored: breakers open on a failure rate now (BREAKER_FAILURE_PERCENT over BREAKER_WINDOW calls, at least BREAKER_MIN_CALLS)'];
     this.shedding = { maxInFlight: env.MAX_IN_FLIGHT, maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS };
     this.chat = { defaultModel: env.CHAT_MODEL, heartbeatMs: env.SSE_HEARTBEAT_MS };
     this.embeddings = {

@@ -16,7 +16,7 @@ const TYPE_RULES = ['isInt', 'isIn', 'isUrl', 'isString', 'isBoolean'];
 /** Keys where an empty value means "empty" (switch off), not "unset" (use the default). */
 const EMPTY_IS_A_VALUE = new Set(['LOCAL_MODEL_FALLBACK']);
 
-const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY', 'API_KEYS', 'UPSTREAMS', 'REDIS_URL']);
+const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY', 'API_KEYS', 'UPSTREAMS', 'REDIS_URL', 'BREAKER_THRESHOLD']);
 
 /**
  * Validates raw environment strings against the schema. Empty strings count as unset, so

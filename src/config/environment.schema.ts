@@ -116,13 +116,41 @@ export class EnvironmentSchema {
   @IsInt() @Min(0) @Max(10)
   UPSTREAM_MAX_RETRIES: number = 2;
 
-  /** Consecutive failures that open an upstream's circuit breaker. */
-  @IsInt() @Min(1) @Max(1000)
-  BREAKER_THRESHOLD: number = 5;
+  /** Deprecated and ignored (breakers open on a failure rate now, see BREAKER_FAILURE_PERCENT); a warning at boot says so. */
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  BREAKER_THRESHOLD?: number;
+
+  /** An upstream's breaker opens when more than this share (%) of its last BREAKER_WINDOW calls failed. */
+  @IsInt() @Min(1) @Max(99)
+  BREAKER_FAILURE_PERCENT: number = 90;
+
+  /** Calls the failure rate is measured over (a sliding window per upstream). */
+  @IsInt() @Min(1) @Max(10_000)
+  BREAKER_WINDOW: number = 40;
+
+  /** Calls in the window before the breaker may open at all (at most BREAKER_WINDOW). */
+  @IsInt() @Min(1) @Max(10_000)
+  BREAKER_MIN_CALLS: number = 10;
 
   /** How long an open breaker sheds an upstream before one probe request may close it. */
   @IsInt() @Min(1) @Max(3_600_000)
   BREAKER_COOLDOWN_MS: number = 5000;
+
+  /** A probe that fails doubles the next cool-down, up to this. */
+  @IsInt() @Min(1) @Max(3_600_000)
+  BREAKER_COOLDOWN_MAX_MS: number = 60_000;
+
+  /** Retries (and fallbacks) across the process may add this share (%) of the requests in RETRY_BUDGET_WINDOW_MS. */
+  @IsInt() @Min(0) @Max(1000)
+  RETRY_BUDGET_PERCENT: number = 20;
+
+  /** Retries allowed per second on top of the share, so a quiet server still retries a lone failure. */
+  @IsInt() @Min(0) @Max(100_000)
+  RETRY_BUDGET_MIN_PER_SEC: number = 1;
+
+  /** The window the retry budget counts requests and retries over. */
+  @IsInt() @Min(1000) @Max(600_000)
+  RETRY_BUDGET_WINDOW_MS: number = 10_000;
 
   // --- load shedding ---
   /** Requests in progress beyond which new ones get 503 at once; 0 = no limit. */

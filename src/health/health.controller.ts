@@ -22,6 +22,7 @@ const READY_EXAMPLE = {
       status: 'up',
       configured: true,
       upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: true, breaker: 'closed', reachable: true }],
+      retryBudget: { available: 14, requests: 20, retries: 0, ratio: 0.2, minPerSecond: 1, windowMs: 10000 },
     },
     redis: { status: 'up', configured: true, connected: true, degraded: false, roundTripMs: 0.21 },
     lifecycle: { status: 'up', draining: false },

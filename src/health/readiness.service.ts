@@ -5,6 +5,7 @@ import { RequestTracker } from '../lifecycle/request-tracker.js';
 import { ClassifierPool } from '../local-model/classifier.pool.js';
 import { ClassifierService } from '../local-model/classifier.service.js';
 import { RedisConnection } from '../shared-state/redis.connection.js';
+import { RetryBudget } from '../upstream/retry-budget.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { UpstreamRouter } from '../upstream/upstream.router.js';
 
@@ -28,6 +29,7 @@ export class ReadinessService {
     private readonly tracker: RequestTracker,
     private readonly config: AppConfig,
     private readonly redis: RedisConnection,
+    private readonly retryBudget: RetryBudget,
   ) {}
 
   model(): HealthIndicatorResult<'model'> {
@@ -55,11 +57,16 @@ export class ReadinessService {
     return overloaded === undefined ? check.up(details) : check.down({ ...details, message: `The classifier is overloaded: ${overloaded}` });
   }
 
-  /** Not configured is reported, not failed: local routes still serve, chat answers 503 not_configured. */
+  /**
+   * Not configured is reported, not failed: local routes still serve, chat answers 503 not_configured.
+   * Down only when no configured upstream answers the probe: open breakers alone do not take the
+   * instance out (every instance sees the same upstreams, and the panic rule still tries them).
+   */
   async upstreams(): Promise<HealthIndicatorResult<'upstream'>> {
     const check = this.indicators.check('upstream');
     const breakers = this.router.status();
-    if (!this.upstream.configured) return check.up({ configured: false, upstreams: breakers });
+    const retryBudget = this.retryBudget.snapshot();
+    if (!this.upstream.configured) return check.up({ configured: false, upstreams: breakers, retryBudget });
     const probe = await this.indicators
       .check('upstream_probe')
       .attempt(async ({ signal }) => ({ results: await this.upstream.probe(signal) }))
@@ -67,10 +74,10 @@ export class ReadinessService {
       .cacheFor(UPSTREAM_PROBE_TTL_MS);
     const results = (probe.upstream_probe as { results?: Array<{ name: string; reachable: boolean; error?: string }> }).results ?? [];
     const upstreams = breakers.map((b) => ({ ...b, ...results.find((r) => r.name === b.name) }));
-    const usable = upstreams.some((u) => u.configured && u.reachable && u.breaker !== 'open');
+    const usable = upstreams.some((u) => u.configured && u.reachable);
     return usable
-      ? check.up({ configured: true, upstreams })
-      : check.down({ configured: true, upstreams, message: 'No configured upstream is reachable (or all breakers are open)' });
+      ? check.up({ configured: true, upstreams, retryBudget })
+      : check.down({ configured: true, upstreams, retryBudget, message: 'No configured upstream is reachable' });
   }
 
   /**

@@ -64,6 +64,12 @@ export class MetricsService {
     labelNames: ['upstream', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly upstreamRetries = new Counter({
+    name: 'ballast_upstream_retries_total',
+    help: 'Upstream attempts after the first of a request (retries and fallbacks), by result: taken, or refused because the retry budget was spent',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly streamsOpen = new Gauge({
     name: 'ballast_sse_streams_open',
     help: 'Server-Sent Event streams currently open to clients',

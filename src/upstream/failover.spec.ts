@@ -2,11 +2,16 @@ import { InvalidRequestError } from '../common/errors/index.js';
 import { UpstreamFailureError } from './errors/upstream-failure.error.js';
 import { UpstreamRateLimitedError } from './errors/upstream-rate-limited.error.js';
 import { UpstreamTimeoutError } from './errors/upstream-timeout.error.js';
-import { classify, CircuitOpenError, failover, isBreakerFailure, retryAfterMs } from './failover.js';
+import { classify, failover, healthiestFirst, inPanic, isBreakerFailure, retryAfterMs } from './failover.js';
+import { RetryBudget } from './retry-budget.js';
 import { UpstreamTarget } from './upstream-target.js';
 
-const target = (name: string, threshold = 100) =>
-  new UpstreamTarget({ name, baseUrl: `http://${name}.test/v1`, apiKey: 'k' }, { threshold, cooldownMs: 60_000, isFailure: isBreakerFailure });
+/** A target whose breaker opens after `minCalls` calls that all failed (rate 50 %, so random failures at p=0.5 rarely do). */
+const target = (name: string, minCalls = 100, cooldownMs = 60_000) =>
+  new UpstreamTarget(
+    { name, baseUrl: `http://${name}.test/v1`, apiKey: 'k' },
+    { failureRate: 0.5, window: Math.max(minCalls, 10), minCalls, cooldownMs, maxCooldownMs: cooldownMs * 4, isFailure: isBreakerFailure },
+  );
 const deadline = (remainingMs = 10_000) => ({ signal: new AbortController().signal, cause: null, remainingMs });
 const serverError = () => new UpstreamFailureError('boom', 'upstream_http_error', 500);
 
@@ -70,9 +75,10 @@ describe('failover', () => {
     expect(Date.now() - started).toBeLessThan(40);
   });
 
-  it('skips an upstream whose breaker is open; with all open, 503 circuit open', async () => {
+  it('skips an upstream whose breaker is open while at least half are healthy', async () => {
     const a = target('a', 1);
     const b = target('b');
+    const calls: string[] = [];
     const run = () =>
       failover({
         targets: [a, b],
@@ -80,6 +86,7 @@ describe('failover', () => {
         cooldownMs: 5000,
         deadline: deadline(),
         attempt: async (t) => {
+          calls.push(t.name);
           if (t === a) throw serverError();
           return t.name;
         },
@@ -88,14 +95,159 @@ describe('failover', () => {
     await expect(run()).resolves.toBe('b'); // a fails (opens), b answers
     expect(a.breakerState).toBe('open');
     await expect(run()).resolves.toBe('b'); // a skipped without an attempt
+    expect(calls).toEqual(['a', 'b', 'b']);
+  });
 
+  it('panic: a single upstream with its breaker open is still tried, and its own error is the answer', async () => {
     const only = target('only', 1);
-    const runOnly = () =>
-      failover({ targets: [only], maxRetries: 0, cooldownMs: 5000, deadline: deadline(), attempt: async () => Promise.reject(serverError()), onWaitAborted: (e) => e });
-    await expect(runOnly()).rejects.toBeInstanceOf(UpstreamFailureError);
-    const open = await runOnly().catch((e: unknown) => e);
-    expect(open).toBeInstanceOf(CircuitOpenError);
-    expect((open as CircuitOpenError).headers['retry-after']).toBe('5');
+    let calls = 0;
+    const runOnly = (fail: boolean) =>
+      failover({
+        targets: [only],
+        maxRetries: 0,
+        cooldownMs: 5000,
+        deadline: deadline(),
+        attempt: async () => {
+          calls++;
+          if (fail) throw serverError();
+          return 'ok';
+        },
+        onWaitAborted: (e) => e,
+      });
+    await expect(runOnly(true)).rejects.toBeInstanceOf(UpstreamFailureError);
+    expect(only.breakerState).toBe('open');
+    await expect(runOnly(true)).rejects.toBeInstanceOf(UpstreamFailureError); // not CircuitOpenError
+    await expect(runOnly(false)).resolves.toBe('ok');
+    expect(calls).toBe(3);
+  });
+
+  it('panic: with fewer than half healthy, every upstream is tried, healthiest first', async () => {
+    const a = target('a', 1);
+    const b = target('b', 1);
+    const c = target('c');
+    for (const t of [a, b]) await t.breaker.execute(() => Promise.reject(serverError())).catch(() => undefined);
+    expect([a.breakerState, b.breakerState, c.breakerState]).toEqual(['open', 'open', 'closed']);
+    expect(inPanic([a, b, c])).toBe(true);
+    expect(inPanic([a, c])).toBe(false);
+    b.recordOutcome(false); // a has the better recent record of the two open ones
+    expect(healthiestFirst([b, a, c]).map((t) => t.name)).toEqual(['c', 'a', 'b']);
+
+    const calls: string[] = [];
+    await expect(
+      failover({
+        targets: [b, a, c],
+        maxRetries: 0,
+        cooldownMs: 5000,
+        deadline: deadline(),
+        attempt: async (t) => {
+          calls.push(t.name);
+          if (t !== b) throw serverError();
+          return t.name;
+        },
+        onWaitAborted: (e) => e,
+      }),
+    ).resolves.toBe('b');
+    expect(calls).toEqual(['c', 'a', 'b']);
+  });
+
+  it('a spent retry budget ends the request with the upstream error at once', async () => {
+    const budget = new RetryBudget({ ratio: 0, minPerSecond: 1, windowMs: 2000 }, () => 0); // a reserve of 2 retries
+    const results: boolean[] = [];
+    let calls = 0;
+    const run = () =>
+      failover({
+        targets: [target('a'), target('b')],
+        maxRetries: 2,
+        cooldownMs: 5000,
+        deadline: deadline(),
+        retryBudget: budget,
+        onRetry: (taken) => results.push(taken),
+        attempt: async () => {
+          calls++;
+          throw serverError();
+        },
+        onWaitAborted: (e) => e,
+      });
+    const started = Date.now();
+    await expect(run()).rejects.toBeInstanceOf(UpstreamFailureError);
+    expect(calls).toBe(3); // a, b, then one retry round would be next: the reserve of 2 is spent
+    expect(results).toEqual([true, true, false]);
+    await expect(run()).rejects.toBeInstanceOf(UpstreamFailureError);
+    expect(calls).toBe(4); // no retry left: the first attempt only
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('a retry that finds the next upstream skipped by its breaker gives its budget back', async () => {
+    const a = target('a');
+    const b = target('b', 1);
+    const c = target('c');
+    await b.breaker.execute(() => Promise.reject(serverError())).catch(() => undefined);
+    const budget = new RetryBudget({ ratio: 0, minPerSecond: 1, windowMs: 2000 }, () => 0);
+    const calls: string[] = [];
+    await expect(
+      failover({
+        targets: [a, b, c],
+        maxRetries: 0,
+        cooldownMs: 5000,
+        deadline: deadline(),
+        retryBudget: budget,
+        attempt: async (t) => {
+          calls.push(t.name);
+          if (t === a) throw serverError();
+          return t.name;
+        },
+        onWaitAborted: (e) => e,
+      }),
+    ).resolves.toBe('c');
+    expect(calls).toEqual(['a', 'c']);
+    expect(budget.snapshot().retries).toBe(1);
+  });
+});
+
+describe(UpstreamTarget.name, () => {
+  const flaky = () =>
+    new UpstreamTarget(
+      { name: 'u', baseUrl: 'http://u.test/v1', apiKey: 'k' },
+      { failureRate: 0.9, window: 40, minCalls: 15, cooldownMs: 50, maxCooldownMs: 200, isFailure: isBreakerFailure },
+    );
+  const fail = (t: UpstreamTarget) => t.breaker.execute(() => Promise.reject(serverError())).catch(() => undefined);
+  const succeed = (t: UpstreamTarget) => t.breaker.execute(async () => 'ok');
+
+  it('opens on a hard-down upstream after BREAKER_MIN_CALLS calls', async () => {
+    const t = flaky();
+    for (let i = 0; i < 14; i++) await fail(t);
+    expect(t.breakerState).toBe('closed');
+    await fail(t);
+    expect(t.breakerState).toBe('open');
+  });
+
+  it('stays closed on an upstream failing every other call', async () => {
+    const t = flaky();
+    for (let i = 0; i < 2000; i++) {
+      if (i % 2) await succeed(t);
+      else await fail(t);
+    }
+    expect(t.breakerState).toBe('closed');
+  });
+
+  it('a failed probe doubles the cool-down (capped); a good one closes the breaker', async () => {
+    const t = flaky();
+    for (let i = 0; i < 15; i++) await fail(t);
+    const waitUntilProbe = async () => {
+      const started = Date.now();
+      while ((await t.breaker.execute(() => Promise.reject(serverError())).then(() => 'ran', (e: unknown) => (e instanceof UpstreamFailureError ? 'ran' : 'skipped'))) === 'skipped') {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return Date.now() - started;
+    };
+    const first = await waitUntilProbe(); // ~50 ms, probe fails
+    const second = await waitUntilProbe(); // ~100 ms
+    expect(first).toBeGreaterThanOrEqual(35);
+    expect(second).toBeGreaterThanOrEqual(90);
+    expect(second).toBeGreaterThan(first * 1.5);
+    await new Promise((r) => setTimeout(r, 210));
+    await expect(succeed(t)).resolves.toBe('ok');
+    expect(t.breakerState).toBe('closed');
   });
 });
 

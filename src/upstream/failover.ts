@@ -35,7 +35,10 @@ export function isBreakerFailure(error: Error): boolean {
   return error instanceof UpstreamFailureError || error instanceof UpstreamTimeoutError;
 }
 
-/** Every upstream that could serve the request has its breaker open: 503 at once. */
+/**
+ * Every upstream that could serve the request was skipped by its breaker and none could be asked.
+ * With the panic rule this is not expected any more; kept so that case still has a clear answer.
+ */
 export class CircuitOpenError extends ApiError {
   override readonly name = 'CircuitOpenError';
   readonly status = 503;
@@ -65,6 +68,14 @@ export interface DeadlineView {
   readonly remainingMs: number;
 }
 
+/** Takes retries from the process-wide retry budget (RetryBudget). */
+export interface RetryGate {
+  /** One retry, if the budget allows it. */
+  tryAcquire(): boolean;
+  /** Gives back a retry that was not used after all. */
+  release(): void;
+}
+
 export interface FailoverOptions<T> {
   /** In the order to try them. */
   targets: readonly UpstreamTarget[];
@@ -75,54 +86,140 @@ export interface FailoverOptions<T> {
   attempt: (target: UpstreamTarget) => Promise<T>;
   /** Called when the wait before a retry is cut short (deadline or client): the error to throw. */
   onWaitAborted: (error: unknown) => unknown;
+  /** Every attempt after the first takes a retry from it; none left: the last error is the answer. */
+  retryBudget?: RetryGate;
+  /** A retry was taken (an attempt after the first went out) or refused by the budget. */
+  onRetry?: (taken: boolean) => void;
+}
+
+const STATE_RANK = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/**
+ * The panic rule (Envoy's panic threshold, 50 %): when fewer than half of the upstreams that could
+ * serve a request are healthy, breakers are not trusted to shed traffic any more (shedding the rest
+ * would turn a partial failure into an outage), so every upstream is tried. A single upstream whose
+ * breaker is open is always in panic: there is nowhere else to go.
+ */
+export function inPanic(targets: readonly UpstreamTarget[]): boolean {
+  let healthy = 0;
+  for (const t of targets) if (t.breakerState === 'closed') healthy++;
+  return healthy * 2 < targets.length;
+}
+
+/** Closed breakers first, then half-open, then open; within each, the best recent success rate; then the given order. */
+export function healthiestFirst(targets: readonly UpstreamTarget[]): UpstreamTarget[] {
+  return targets
+    .map((target, index) => ({ target, index }))
+    .sort(
+      (a, b) =>
+        STATE_RANK[a.target.breakerState] - STATE_RANK[b.target.breakerState] ||
+        b.target.successRate - a.target.successRate ||
+        a.index - b.index,
+    )
+    .map((e) => e.target);
+}
+
+const SKIPPED = Symbol('skipped');
+
+/**
+ * One attempt through the upstream's breaker. An open breaker skips the upstream, unless in panic:
+ * then it is tried all the same (its breaker does not see that attempt; its next probe decides).
+ */
+async function throughBreaker<T>(target: UpstreamTarget, run: () => Promise<T>, panic: boolean): Promise<T | typeof SKIPPED> {
+  let called = false;
+  try {
+    return await target.breaker.execute(() => {
+      called = true;
+      return run();
+    });
+  } catch (error) {
+    if (!(error instanceof BrokenCircuitError) || called) throw error;
+  }
+  return panic ? run() : SKIPPED;
 }
 
 /**
  * Runs one request across upstreams: each upstream is tried once, in order (a failure moves on to
  * the next at once), then up to `maxRetries` more attempts go round again, each after a wait: the
  * upstream's Retry-After (capped) or exponential backoff with jitter (cockatiel's decorrelated
- * jitter). Upstreams whose breaker is open are skipped without counting. Everything happens inside
- * the one request deadline: a wait that would outlast it is not started, and the last error is
- * the answer.
+ * jitter). Every attempt after the first needs a retry from the budget; when it is spent, the last
+ * error is the answer. Upstreams whose breaker is open are skipped without counting, unless fewer
+ * than half are healthy (the panic rule): then all are tried, healthiest first. Everything happens
+ * inside the one request deadline: a wait that would outlast it is not started, and the last error
+ * is the answer.
  */
 export async function failover<T>(options: FailoverOptions<T>): Promise<T> {
-  const { targets, deadline } = options;
+  const panic = inPanic(options.targets);
+  const state: RunState = { attempts: 0, lastError: undefined };
+  const result = await rounds(options, panic ? healthiestFirst(options.targets) : options.targets, panic, state);
+  if (result !== SKIPPED) return result;
+  if (state.lastError !== undefined) throw state.lastError;
+  // Every breaker opened between the panic check and the attempts (other requests' failures):
+  // still no upstream was asked, so ask them now rather than answer "circuit open".
+  const last = await rounds(options, healthiestFirst(options.targets), true, state);
+  if (last !== SKIPPED) return last;
+  if (state.lastError !== undefined) throw state.lastError;
+  throw new CircuitOpenError(options.targets.map((t) => t.name), options.cooldownMs);
+}
+
+interface RunState {
+  attempts: number;
+  lastError: unknown;
+}
+
+async function rounds<T>(options: FailoverOptions<T>, targets: readonly UpstreamTarget[], panic: boolean, state: RunState): Promise<T | typeof SKIPPED> {
+  const { deadline, retryBudget } = options;
   const maxAttempts = targets.length + options.maxRetries;
   // Made on the first failure: most requests succeed at the first attempt and never need them.
   let excluded: Set<UpstreamTarget> | undefined;
-  let open: Set<UpstreamTarget> | undefined;
   let backoff: IBackoff<unknown> | undefined;
-  let attempts = 0;
-  let lastError: unknown;
 
-  for (let round = 0; attempts < maxAttempts; round++) {
+  for (let round = 0; state.attempts < maxAttempts; round++) {
     let attempted = false;
     for (const target of targets) {
-      if (attempts >= maxAttempts) break;
+      if (state.attempts >= maxAttempts) break;
       if (excluded?.has(target)) continue;
+      const retry = state.attempts > 0;
+      if (retry && retryBudget && !retryBudget.tryAcquire()) {
+        options.onRetry?.(false);
+        throw state.lastError;
+      }
       if (round > 0) {
         backoff = backoff ? backoff.next(undefined) : RETRY_BACKOFF.next();
-        const retryAfter = retryAfterMs(lastError);
-        if (retryAfter !== undefined && retryAfter > RETRY_AFTER_CAP_MS) throw lastError;
+        const retryAfter = retryAfterMs(state.lastError);
         const wait = retryAfter ?? backoff.duration;
-        if (wait >= deadline.remainingMs) throw lastError;
+        if ((retryAfter !== undefined && retryAfter > RETRY_AFTER_CAP_MS) || wait >= deadline.remainingMs) {
+          retryBudget?.release();
+          throw state.lastError;
+        }
         try {
           await sleep(wait, undefined, { signal: deadline.signal });
         } catch (error) {
+          retryBudget?.release();
           throw options.onWaitAborted(error);
         }
       }
       try {
-        return await target.breaker.execute(() => options.attempt(target));
-      } catch (error) {
-        if (error instanceof BrokenCircuitError) {
-          (open ??= new Set()).add(target);
+        const result = await throughBreaker(
+          target,
+          () => {
+            if (retry) options.onRetry?.(true);
+            return options.attempt(target);
+          },
+          panic,
+        );
+        if (result === SKIPPED) {
+          if (retry) retryBudget?.release();
+          (excluded ??= new Set()).add(target);
           continue;
         }
-        open?.delete(target);
-        attempts++;
+        target.recordOutcome(true);
+        return result;
+      } catch (error) {
+        if (error instanceof Error && isBreakerFailure(error)) target.recordOutcome(false);
+        state.attempts++;
         attempted = true;
-        lastError = error;
+        state.lastError = error;
         const verdict = classify(error);
         if (verdict === 'final' || deadline.cause) throw error;
         if (verdict === 'next-upstream') (excluded ??= new Set()).add(target);
@@ -130,6 +227,6 @@ export async function failover<T>(options: FailoverOptions<T>): Promise<T> {
     }
     if (!attempted) break;
   }
-  if (lastError !== undefined) throw lastError;
-  throw new CircuitOpenError([...(open ?? [])].map((t) => t.name), options.cooldownMs);
+  if (state.lastError !== undefined) throw state.lastError;
+  return SKIPPED;
 }

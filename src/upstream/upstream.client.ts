@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { failover } from './failover.js';
 import { RequestDeadline } from './request-deadline.js';
+import { RetryBudget } from './retry-budget.js';
 import { sseData } from './sse-data.stream.js';
 import { AxiosTransport } from './transport/axios.transport.js';
 import { PoolName } from './transport/connection-wait.js';
@@ -30,8 +31,8 @@ export interface JsonText {
 /**
  * The one place ballast talks HTTP to upstreams: one shared keep-alive client made at start-up and
  * closed at shutdown, one deadline per request (all attempts and fallbacks together), retries and
- * failover across UPSTREAMS with a circuit breaker per upstream, one mapping of failures to our
- * errors.
+ * failover across UPSTREAMS with a circuit breaker per upstream and one retry budget for the
+ * process, one mapping of failures to our errors.
  */
 @Injectable()
 export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
@@ -43,6 +44,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     private readonly http: HttpService,
     private readonly router: UpstreamRouter,
     private readonly metrics: MetricsService,
+    private readonly retryBudget: RetryBudget,
   ) {}
 
   onModuleInit(): void {
@@ -212,7 +214,8 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   }
 
   private failover<T>(targets: readonly UpstreamTarget[], deadline: RequestDeadline, pool: PoolName, attempt: (target: UpstreamTarget) => Promise<T>): Promise<T> {
-    const { timeoutMs, maxRetries, breakerCooldownMs } = this.config.upstream;
+    const { timeoutMs, maxRetries, breaker } = this.config.upstream;
+    this.retryBudget.recordRequest();
     const mapped = async (target: UpstreamTarget): Promise<T> => {
       const started = performance.now();
       try {
@@ -234,9 +237,11 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     return failover({
       targets,
       maxRetries,
-      cooldownMs: breakerCooldownMs,
+      cooldownMs: breaker.cooldownMs,
       deadline,
       attempt: mapped,
+      retryBudget: this.retryBudget,
+      onRetry: (taken) => this.metrics.upstreamRetries.inc({ result: taken ? 'taken' : 'refused' }),
       onWaitAborted: (error) => mapTransportError(error, deadline.cause, timeoutMs),
     });
   }

@@ -14,7 +14,8 @@ export interface UpstreamStatus {
  * Which upstreams may serve a request, in the order to try them. Without weights: the UPSTREAMS
  * order (the first healthy one takes the traffic, the rest are fallbacks). With weights: the first
  * pick is drawn by weight among those that serve the model, the others follow in list order as
- * fallbacks. Upstreams whose breaker is open are skipped by the caller (the breaker says so itself).
+ * fallbacks. Upstreams whose breaker is open are skipped by the caller (the breaker says so itself),
+ * unless fewer than half are healthy (failover's panic rule).
  */
 @Injectable()
 export class UpstreamRouter {
@@ -22,10 +23,8 @@ export class UpstreamRouter {
   private readonly weighted: boolean;
 
   constructor(config: AppConfig) {
-    const { targets, breakerThreshold, breakerCooldownMs } = config.upstream;
-    this.targets = targets.map(
-      (spec) => new UpstreamTarget(spec, { threshold: breakerThreshold, cooldownMs: breakerCooldownMs, isFailure: isBreakerFailure }),
-    );
+    const { targets, breaker } = config.upstream;
+    this.targets = targets.map((spec) => new UpstreamTarget(spec, { ...breaker, isFailure: isBreakerFailure }));
     this.weighted = this.targets.some((t) => t.weight !== undefined);
   }
 

@@ -15,7 +15,8 @@ describe.each(['undici', 'axios'] as const)('chat routes (transport %s)', (trans
     UPSTREAM_TIMEOUT_MS: '400',
     // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
     UPSTREAM_MAX_RETRIES: '0',
-    BREAKER_THRESHOLD: '1000',
+    BREAKER_WINDOW: '10000',
+    BREAKER_MIN_CALLS: '10000',
     SSE_HEARTBEAT_MS: '60',
     BODY_LIMIT_BYTES: '4096',
     UPSTREAM_MAX_RESPONSE_BYTES: '2048',

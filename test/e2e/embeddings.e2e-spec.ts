@@ -26,7 +26,8 @@ describe('POST /embeddings', () => {
       UPSTREAM_TIMEOUT_MS: '2000',
       // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
       UPSTREAM_MAX_RETRIES: '0',
-      BREAKER_THRESHOLD: '1000',
+      BREAKER_WINDOW: '10000',
+      BREAKER_MIN_CALLS: '10000',
       EMBEDDINGS_COALESCE_MS: '0',
       ...env,
     });

@@ -62,6 +62,22 @@ describe('FakeUpstream', () => {
     expect(up.baseUrl).toBe(`http://127.0.0.1:${up.port}/v1`);
   });
 
+  it('failureRate: that share of requests fail at random with randomFault, counted', async () => {
+    up.reset({ failureRate: 0.5, randomFault: { kind: 'status', status: 503 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const res = await post(up, '/chat/completions', chatBody());
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    const failed = statuses.filter((s) => s === 503).length;
+    expect(failed).toBe(up.counters.randomFailures);
+    expect(failed + statuses.filter((s) => s === 200).length).toBe(200);
+    expect(failed).toBeGreaterThan(60);
+    expect(failed).toBeLessThan(140);
+    expect(up.counters.chat).toBe(200);
+  });
+
   it('answers a plain chat completion and records the request', async () => {
     const res = await post(up, '/chat/completions', chatBody());
     expect(res.status).toBe(200);
@@ -342,10 +358,11 @@ describe('FakeUpstream', () => {
     expect(up.requests).toEqual([]);
     expect(up.counters).toEqual({
       requests: 0, chat: 0, embeddings: 0, models: 0, streamsStarted: 0, streamsCompleted: 0,
-      streamsAborted: 0, inFlight: 0, maxInFlight: 0, embeddingInputs: 0,
+      streamsAborted: 0, inFlight: 0, maxInFlight: 0, embeddingInputs: 0, randomFailures: 0,
     });
     expect(up.knobs).toEqual({
       latencyMs: 0, streamIntervalMs: 0, streamTokens: null, fault: null, faults: [], embeddingDims: 8, recordRequests: true,
+      failureRate: 0, randomFault: { kind: 'status', status: 500 }, failureSeed: null,
     });
   });
 

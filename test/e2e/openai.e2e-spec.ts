@@ -14,7 +14,8 @@ describe('OpenAI-compatible /v1 with the official openai SDK', () => {
       UPSTREAM_TIMEOUT_MS: '2000',
       // This suite checks how each failure maps; retries and breakers have their own suite (resilience).
       UPSTREAM_MAX_RETRIES: '0',
-      BREAKER_THRESHOLD: '1000',
+      BREAKER_WINDOW: '10000',
+      BREAKER_MIN_CALLS: '10000',
       EMBEDDINGS_COALESCE_MS: '0',
       LOCAL_MODEL: 'no-such-model',
       LOCAL_MODEL_FALLBACK: 'test/fixtures/models/tiny-sentiment',

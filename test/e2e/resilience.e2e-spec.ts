@@ -45,7 +45,14 @@ async function spawnBallast(
 }
 
 describe('fault matrix: retries, deadline, mapping (one upstream, UPSTREAM_MAX_RETRIES=2)', () => {
-  const s = useAppWithFakeUpstream({ UPSTREAM_MAX_RETRIES: '2', UPSTREAM_TIMEOUT_MS: '3000', BREAKER_THRESHOLD: '1000' });
+  // Retry semantics only: the breaker and the retry budget are out of the way (they have their own suites).
+  const s = useAppWithFakeUpstream({
+    UPSTREAM_MAX_RETRIES: '2',
+    UPSTREAM_TIMEOUT_MS: '3000',
+    BREAKER_WINDOW: '10000',
+    BREAKER_MIN_CALLS: '10000',
+    RETRY_BUDGET_MIN_PER_SEC: '1000',
+  });
   afterEach(() => alive(s.app));
 
   it('429 with Retry-After: waits that long, retries, succeeds', async () => {
@@ -150,7 +157,8 @@ describe('fallback upstreams (UPSTREAMS)', () => {
       PRIMARY_KEY: 'sk-primary',
       FALLBACK_KEY: 'sk-fallback',
       UPSTREAM_MAX_RETRIES: '0',
-      BREAKER_THRESHOLD: '1000',
+      BREAKER_WINDOW: '10000',
+      BREAKER_MIN_CALLS: '10000',
       ...env,
     });
 
@@ -211,32 +219,157 @@ describe('fallback upstreams (UPSTREAMS)', () => {
   });
 });
 
-describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=500)', () => {
-  const s = useAppWithFakeUpstream({ UPSTREAM_MAX_RETRIES: '0', BREAKER_THRESHOLD: '3', BREAKER_COOLDOWN_MS: '500' }, { resetBeforeEach: false });
+describe('circuit breaker, one upstream (BREAKER_MIN_CALLS=3, BREAKER_COOLDOWN_MS=500)', () => {
+  const s = useAppWithFakeUpstream({ UPSTREAM_MAX_RETRIES: '0', BREAKER_MIN_CALLS: '3', BREAKER_COOLDOWN_MS: '500' }, { resetBeforeEach: false });
 
-  it('opens after 3 failures (the upstream then sees nothing), fails fast with 503, and closes after recovery', async () => {
+  it('opens after 3 failures, yet the only upstream is still asked (panic rule): its own 502 is the answer, never circuit_open', async () => {
     s.fake.reset({ fault: { kind: 'status', status: 500 } });
     for (let i = 0; i < 3; i++) await request(s.app.url).post('/chat/complete').send(hello).expect(502);
-    expect(s.fake.counters.chat).toBe(3);
+    const ready = await request(s.app.url).get('/ready');
+    const upstream = ready.body.details?.upstream ?? ready.body.error?.upstream;
+    expect(upstream.upstreams).toEqual([expect.objectContaining({ name: 'default', breaker: 'open' })]);
 
-    const started = Date.now();
-    const open = await request(s.app.url).post('/chat/complete').send(hello).expect(503);
-    expect(Date.now() - started).toBeLessThan(200);
-    expect(open.body.error).toEqual(expect.objectContaining({ type: 'upstream_error', code: 'upstream_circuit_open' }));
-    expect(open.headers['retry-after']).toBe('1');
-    for (let i = 0; i < 5; i++) await request(s.app.url).post('/chat/complete').send(hello).expect(503);
-    expect(s.fake.counters.chat).toBe(3);
-    const ready = await request(s.app.url).get('/ready').expect(503);
-    expect(ready.body.error.upstream.upstreams).toEqual([expect.objectContaining({ name: 'default', breaker: 'open' })]);
+    for (let i = 0; i < 5; i++) {
+      const res = await request(s.app.url).post('/chat/complete').send(hello).expect(502);
+      expect(res.body.error).toEqual(expect.objectContaining({ type: 'upstream_error', code: 'upstream_http_error' }));
+    }
+    expect(s.fake.counters.chat).toBe(8);
 
     s.fake.reset();
+    await request(s.app.url).post('/chat/complete').send(hello).expect(200); // recovered: answered at once, breaker still open
     await sleep(600);
-    await request(s.app.url).post('/chat/complete').send(hello).expect(200);
-    expect(s.fake.counters.chat).toBe(1);
+    await request(s.app.url).post('/chat/complete').send(hello).expect(200); // the probe, which closes it
     expect((await request(s.app.url).get('/ready')).body.details.upstream.upstreams[0].breaker).toBe('closed');
-    await request(s.app.url).post('/chat/complete').send(hello).expect(200);
     await alive(s.app);
   });
+});
+
+interface CallResult {
+  status: number;
+  type?: string;
+  code?: string;
+}
+
+/** `n` POST /chat/complete calls, `concurrency` at a time, through Node's fetch; every answer's status and error. */
+async function calls(url: string, n: number, concurrency: number): Promise<CallResult[]> {
+  const results: CallResult[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      next++;
+      const res = await fetch(`${url}/chat/complete`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hello) });
+      const body = (await res.json()) as { error?: { type: string; code: string | null; message: string; param: unknown } };
+      if (res.status !== 200) expect(body.error).toEqual({ message: expect.any(String), type: expect.any(String), param: null, code: expect.anything() });
+      results.push({ status: res.status, type: body.error?.type, code: body.error?.code ?? undefined });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return results;
+}
+
+const share = (results: CallResult[]) => results.filter((r) => r.status === 200).length / results.length;
+const codes = (results: CallResult[]) => [...new Set(results.map((r) => r.code).filter((c) => c !== undefined))];
+
+describe('partial failures: rate-based breakers, the panic rule, the retry budget (defaults)', () => {
+  // Declared first, so its afterAll closes the apps before either fake.
+  const aSuite = useFakeUpstream({ upstream: { recordRequests: false } });
+  const bSuite = useFakeUpstream({ upstream: { recordRequests: false } });
+  let a: FakeUpstream;
+  let b: FakeUpstream;
+  beforeAll(() => {
+    a = aSuite.fake;
+    b = bSuite.fake;
+  });
+  // UPSTREAMS replaces the OPENAI_BASE_URL pair startApp sets.
+  const twoUpstreams = (env: Record<string, string> = {}): Promise<TestApp> =>
+    aSuite.startApp({
+      UPSTREAMS: JSON.stringify([
+        { name: 'a', baseUrl: a.baseUrl, apiKeyEnv: 'A_KEY' },
+        { name: 'b', baseUrl: b.baseUrl, apiKeyEnv: 'B_KEY' },
+      ]),
+      A_KEY: 'sk-a',
+      B_KEY: 'sk-b',
+      ...env,
+    });
+
+  it('two upstreams each failing 50 % at random, 300 calls at c=4: ≥ 55 % succeed, never circuit_open, attempts ≤ 1.35×', async () => {
+    const t = await twoUpstreams();
+    a.reset({ recordRequests: false, failureRate: 0.5, failureSeed: 1 });
+    b.reset({ recordRequests: false, failureRate: 0.5, failureSeed: 2 });
+    const results = await calls(t.url, 300, 4);
+    const attempts = a.counters.chat + b.counters.chat;
+    expect(share(results)).toBeGreaterThanOrEqual(0.55);
+    expect(codes(results)).not.toContain('upstream_circuit_open');
+    expect(codes(results)).toEqual(['upstream_http_error']);
+    expect(attempts / 300).toBeLessThanOrEqual(1.35);
+    await alive(t);
+  }, 60_000);
+
+  it('one upstream failing 50 %: ≥ 50 % succeed, never circuit_open, attempts ≤ 1.35×', async () => {
+    const t = await aSuite.startApp();
+    a.reset({ recordRequests: false, failureRate: 0.5, failureSeed: 3 });
+    const results = await calls(t.url, 300, 4);
+    expect(share(results)).toBeGreaterThanOrEqual(0.5);
+    expect(codes(results)).toEqual(['upstream_http_error']);
+    expect(a.counters.chat / 300).toBeLessThanOrEqual(1.35);
+    await alive(t);
+  }, 60_000);
+
+  it('primary hard down, fallback healthy, 60 calls: all 200, the primary sees ≤ 20; once it recovers it has the traffic back within the cool-down', async () => {
+    const t = await twoUpstreams({ BREAKER_COOLDOWN_MS: '500', BREAKER_COOLDOWN_MAX_MS: '1000' });
+    a.reset({ fault: { kind: 'status', status: 503 } });
+    b.reset();
+    for (let i = 0; i < 60; i++) {
+      await request(t.url).post('/chat/complete').send(hello).expect(200);
+      await sleep(15); // ~1.5 s in all: long enough for failed probes (500 ms, then 1000 ms)
+    }
+    expect(a.counters.chat).toBeGreaterThanOrEqual(10); // it opened on the failure rate, not at the first failure
+    expect(a.counters.chat).toBeLessThanOrEqual(20);
+    expect(b.counters.chat).toBe(60);
+
+    a.reset();
+    b.reset();
+    const recovered = Date.now();
+    while (a.counters.chat === 0) {
+      await request(t.url).post('/chat/complete').send(hello).expect(200);
+      await sleep(20);
+      expect(Date.now() - recovered).toBeLessThan(1000 + 300); // BREAKER_COOLDOWN_MAX_MS, and a little
+    }
+    b.reset();
+    for (let i = 0; i < 10; i++) await request(t.url).post('/chat/complete').send(hello).expect(200);
+    expect(b.counters.chat).toBe(0);
+    await alive(t);
+  }, 60_000);
+
+  it('both hard down for 150 calls: every answer an OpenAI-shaped 5xx, attempts ≤ 1.3×; after they recover, ≥ 95 % succeed within 10 s', async () => {
+    const t = await twoUpstreams();
+    const metric = async (result: string) => {
+      const text = (await request(t.url).get('/metrics')).text;
+      return Number(new RegExp(`^ballast_upstream_retries_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    };
+    a.reset({ fault: { kind: 'status', status: 503 } });
+    b.reset({ fault: { kind: 'status', status: 503 } });
+    const started = Date.now();
+    const down = await calls(t.url, 150, 4);
+    expect(down.every((r) => r.status >= 500 && r.status < 600 && r.type === 'upstream_error')).toBe(true);
+    expect(codes(down)).toEqual(['upstream_http_error']);
+    expect((a.counters.chat + b.counters.chat) / 150).toBeLessThanOrEqual(1.3);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await metric('refused')).toBeGreaterThan(0);
+    expect(await metric('taken')).toBe(a.counters.chat + b.counters.chat - 150);
+    const ready = await request(t.url).get('/ready');
+    const upstream = ready.body.details?.upstream ?? ready.body.error?.upstream;
+    expect(upstream.retryBudget).toEqual(expect.objectContaining({ available: 0, ratio: 0.2, minPerSecond: 1, windowMs: 10_000 }));
+    expect(upstream.upstreams.map((u: { breaker: string }) => u.breaker)).toEqual(['open', 'open']);
+
+    a.reset();
+    b.reset();
+    const recovered = Date.now();
+    const up = await calls(t.url, 100, 4);
+    expect(Date.now() - recovered).toBeLessThan(10_000);
+    expect(share(up)).toBeGreaterThanOrEqual(0.95);
+    await alive(t);
+  }, 60_000);
 });
 
 describe('load shedding', () => {

@@ -3,7 +3,8 @@
  * benchmarks of the gateway. Listens on 127.0.0.1 on a random port; point OPENAI_BASE_URL at `baseUrl`.
  *
  * Routes: POST /v1/chat/completions (plain + SSE streaming), POST /v1/embeddings, GET /v1/models.
- * Everything else is a 404 JSON error. Latency and faults (see `Fault`) apply to the three routes.
+ * Everything else is a 404 JSON error. Latency and faults (see `Fault`) apply to the three routes;
+ * `failureRate` makes a share of them fail at random (a flaky provider), `counters` say how many it saw.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +38,12 @@ export interface FakeUpstreamKnobs {
   fault: Fault | null;
   /** A queue: each request shifts one fault off first (takes precedence over `fault`). */
   faults: Fault[];
+  /** Share (0-1) of requests that get `randomFault` at random, when neither `faults` nor `fault` applies. Default 0. */
+  failureRate: number;
+  /** What a random failure is. Default a 500 (OpenAI-style server_error). */
+  randomFault: Fault;
+  /** Seed for the failure draws (a repeatable sequence from each reset); null = Math.random. Default null. */
+  failureSeed: number | null;
   /** Default embedding size when the request has no `dimensions`. Default 8. */
   embeddingDims: number;
   /** Record every request in `requests` (default true). Turn off in long benchmarks to keep memory flat. */
@@ -65,6 +72,8 @@ export interface FakeUpstreamCounters {
   maxInFlight: number;
   /** Total number of inputs received over all /v1/embeddings requests. */
   embeddingInputs: number;
+  /** Requests answered with `randomFault` because of `failureRate`. */
+  randomFailures: number;
 }
 
 type Route = 'chat' | 'embeddings' | 'models';
@@ -82,6 +91,9 @@ const defaultKnobs = (): FakeUpstreamKnobs => ({
   streamTokens: null,
   fault: null,
   faults: [],
+  failureRate: 0,
+  randomFault: { kind: 'status', status: 500 },
+  failureSeed: null,
   embeddingDims: 8,
   recordRequests: true,
 });
@@ -97,6 +109,7 @@ const zeroCounters = (): FakeUpstreamCounters => ({
   inFlight: 0,
   maxInFlight: 0,
   embeddingInputs: 0,
+  randomFailures: 0,
 });
 
 const MODELS_BODY = JSON.stringify({
@@ -206,6 +219,18 @@ export function embeddingToBase64(vector: number[]): string {
   return buf.toString('base64');
 }
 
+/** mulberry32: a small seeded PRNG in [0, 1), for repeatable failure draws. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function parseBody(raw: string): { ok: true; value: unknown } | { ok: false; text: string } {
   if (raw.length === 0) return { ok: true, value: undefined };
   try {
@@ -224,12 +249,18 @@ export class FakeUpstream {
   private readonly server: http.Server;
   private nextId = 1;
   private closing: Promise<void> | null = null;
+  private random: () => number = Math.random;
 
   private constructor(server: http.Server, port: number, knobs: Partial<FakeUpstreamKnobs>) {
     this.server = server;
     this.port = port;
     this.knobs = { ...defaultKnobs(), ...knobs };
     this.knobs.faults = [...this.knobs.faults];
+    this.reseed();
+  }
+
+  private reseed(): void {
+    this.random = this.knobs.failureSeed === null ? Math.random : seededRandom(this.knobs.failureSeed);
   }
 
   static async start(knobs: Partial<FakeUpstreamKnobs> = {}): Promise<FakeUpstream> {
@@ -288,6 +319,7 @@ export class FakeUpstream {
   reset(knobs: Partial<FakeUpstreamKnobs> = {}): void {
     Object.assign(this.knobs, defaultKnobs(), knobs);
     this.knobs.faults = [...this.knobs.faults];
+    this.reseed();
     this.requests = [];
     const inFlight = this.counters.inFlight;
     Object.assign(this.counters, zeroCounters(), { inFlight, maxInFlight: inFlight });
@@ -356,7 +388,11 @@ export class FakeUpstream {
     }
     this.counters[route]++;
 
-    const fault = this.knobs.faults.length > 0 ? (this.knobs.faults.shift() ?? null) : this.knobs.fault;
+    let fault = this.knobs.faults.length > 0 ? (this.knobs.faults.shift() ?? null) : this.knobs.fault;
+    if (fault === null && this.knobs.failureRate > 0 && this.random() < this.knobs.failureRate) {
+      fault = this.knobs.randomFault;
+      this.counters.randomFailures++;
+    }
     const body = parsed.ok ? parsed.value : undefined;
     const invalidJson = !parsed.ok;
     const answer = (): void => {
