@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { InvalidRequestError } from '../common/errors/index.js';
 import { UpstreamFailureError } from './errors/upstream-failure.error.js';
 import { UpstreamRateLimitedError } from './errors/upstream-rate-limited.error.js';
@@ -208,14 +209,14 @@ describe(UpstreamTarget.name, () => {
   const flaky = () =>
     new UpstreamTarget(
       { name: 'u', baseUrl: 'http://u.test/v1', apiKey: 'k' },
-      { failureRate: 0.9, window: 40, minCalls: 15, cooldownMs: 50, maxCooldownMs: 200, isFailure: isBreakerFailure },
+      { failureRate: 0.9, window: 40, minCalls: 10, cooldownMs: 50, maxCooldownMs: 200, isFailure: isBreakerFailure },
     );
   const fail = (t: UpstreamTarget) => t.breaker.execute(() => Promise.reject(serverError())).catch(() => undefined);
   const succeed = (t: UpstreamTarget) => t.breaker.execute(async () => 'ok');
 
   it('opens on a hard-down upstream after BREAKER_MIN_CALLS calls', async () => {
     const t = flaky();
-    for (let i = 0; i < 14; i++) await fail(t);
+    for (let i = 0; i < 9; i++) await fail(t);
     expect(t.breakerState).toBe('closed');
     await fail(t);
     expect(t.breakerState).toBe('open');
@@ -231,23 +232,29 @@ describe(UpstreamTarget.name, () => {
   });
 
   it('a failed probe doubles the cool-down (capped); a good one closes the breaker', async () => {
-    const t = flaky();
-    for (let i = 0; i < 15; i++) await fail(t);
-    const waitUntilProbe = async () => {
-      const started = Date.now();
-      while ((await t.breaker.execute(() => Promise.reject(serverError())).then(() => 'ran', (e: unknown) => (e instanceof UpstreamFailureError ? 'ran' : 'skipped'))) === 'skipped') {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      return Date.now() - started;
-    };
-    const first = await waitUntilProbe(); // ~50 ms, probe fails
-    const second = await waitUntilProbe(); // ~100 ms
-    expect(first).toBeGreaterThanOrEqual(35);
-    expect(second).toBeGreaterThanOrEqual(90);
-    expect(second).toBeGreaterThan(first * 1.5);
-    await new Promise((r) => setTimeout(r, 210));
-    await expect(succeed(t)).resolves.toBe('ok');
-    expect(t.breakerState).toBe('closed');
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const t = flaky();
+      for (let i = 0; i < 10; i++) await fail(t);
+      const probe = () => t.breaker.execute(() => Promise.reject(serverError())).then(() => 'ran', (e: unknown) => (e instanceof UpstreamFailureError ? 'ran' : 'skipped'));
+      /** Milliseconds until the breaker lets the next (failing) probe through. */
+      const untilProbe = async () => {
+        for (let waited = 0; waited <= 1000; waited += 10) {
+          if ((await probe()) === 'ran') return waited;
+          jest.advanceTimersByTime(10);
+        }
+        throw new Error('no probe within 1 s');
+      };
+      expect(await untilProbe()).toBe(50);
+      expect(await untilProbe()).toBe(100);
+      expect(await untilProbe()).toBe(200);
+      expect(await untilProbe()).toBe(200); // capped at maxCooldownMs
+      jest.advanceTimersByTime(200);
+      await expect(succeed(t)).resolves.toBe('ok');
+      expect(t.breakerState).toBe('closed');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 
