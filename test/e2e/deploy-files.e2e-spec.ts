@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -584,13 +584,39 @@ describe('README.md', () => {
     expect(existsSync(join(root, 'bench/fake-upstream-server.ts'))).toBe(true);
   });
 
-  it('every relative link in README.md and docs/ points at a file that exists', () => {
-    const docs = ['README.md', ...['api', 'architecture', 'benchmarks', 'local-model', 'operations', 'resilience'].map((d) => `docs/${d}.md`)];
-    for (const doc of docs) {
-      for (const [, target] of read(doc).matchAll(/\]\(((?!https?:|#)[^)#\s]+)(?:#[^)]*)?\)/g)) {
-        expect({ doc, target, exists: existsSync(resolve(root, doc, '..', target)) }).toEqual({ doc, target, exists: true });
+  /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+  const anchorsOf = (markdown: string): Set<string> =>
+    new Set(
+      [...markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#+ (.*)$/gm)].map((m) =>
+        m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'),
+      ),
+    );
+  const docsDir = join(root, 'docs');
+  const allDocs = ['README.md', ...readdirSync(docsDir).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+  it('every relative link in README.md and docs/ points at a file that exists, and at a heading in it', () => {
+    for (const doc of allDocs) {
+      const text = read(doc).replace(/```[\s\S]*?```/g, '');
+      for (const [, target, anchor] of text.matchAll(/\]\(((?!https?:)[^)#\s]*)(?:#([^)\s]*))?\)/g)) {
+        const file = target ? resolve(root, doc, '..', target) : resolve(root, doc);
+        expect({ doc, target, exists: existsSync(file) }).toEqual({ doc, target, exists: true });
+        if (anchor && file.endsWith('.md')) {
+          expect({ doc, link: `${target}#${anchor}`, found: anchorsOf(readFileSync(file, 'utf8')).has(anchor) }).toEqual({
+            doc,
+            link: `${target}#${anchor}`,
+            found: true,
+          });
+        }
       }
     }
+  });
+
+  it('tells a newcomer where to read about a 429, a 503 upstream_circuit_open and a slow /classify', () => {
+    const rows = readme.split('\n').filter((line) => line.startsWith('| '));
+    const pointer = (what: RegExp) => rows.find((row) => what.test(row))?.match(/\]\((docs\/[\w-]+\.md)#/)?.[1];
+    expect(pointer(/429/)).toBe('docs/resilience.md');
+    expect(pointer(/upstream_circuit_open/)).toBe('docs/resilience.md');
+    expect(pointer(/slow `\/classify`/)).toBe('docs/local-model.md');
   });
 });
 
