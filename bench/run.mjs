@@ -20,6 +20,8 @@
 //                                   pressure    (opt-in) 1000 callers on a 1 s upstream; 2x overload
 //                                               with MAX_IN_FLIGHT (pressure-scenario.mjs)
 //                                   soak        (opt-in) 5 minutes of mixed load, RSS drift (soak-scenario.mjs)
+//                                   shared-state (opt-in) REDIS_URL set vs unset: added p50 at c=1 vs a
+//                                               PING, c=64 throughput (shared-state-scenario.mjs)
 //
 // Layout: run.mjs (chat scenarios, report, main), embeddings-scenario.mjs, classify-scenario.mjs (with
 // classify-raw.mjs, health-probe.mjs, classify-texts.mjs), lib.mjs (processes, stats, formatting),
@@ -66,6 +68,7 @@ import {
 } from './lib.mjs';
 import { postLoad } from './post-load.mjs';
 import { runPressure } from './pressure-scenario.mjs';
+import { runSharedState } from './shared-state-scenario.mjs';
 import { runSoak } from './soak-scenario.mjs';
 
 const CFG = QUICK
@@ -110,8 +113,8 @@ function roundOrder(targets, r) {
 const originFor = (t, r) => t.origins[r % t.origins.length];
 
 const SCENARIOS = ['chat', 'embeddings', 'classify'];
-// Long runs (~5 min each), only when asked for: BENCH_ONLY=pressure / soak.
-const OPT_IN = ['pressure', 'soak'];
+// Long runs (~5 min each), or ones that need more than node (redis-server), only when asked for: BENCH_ONLY=pressure / soak / shared-state.
+const OPT_IN = ['pressure', 'soak', 'shared-state'];
 const ONLY = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((x) => x.trim())
@@ -615,6 +618,10 @@ async function main() {
     if (RUN.has('soak')) {
       console.log('scenario: soak');
       extra.push(await runSoak({ quick: QUICK }));
+    }
+    if (RUN.has('shared-state')) {
+      console.log('scenario: shared state (REDIS_URL set vs unset)');
+      extra.push(await runSharedState({ quick: QUICK }));
     }
 
     const reported = report(meta, chat, emb, cls);

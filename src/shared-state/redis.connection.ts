@@ -8,6 +8,16 @@ import type { SeriesHistogram } from '../metrics/series-histogram.js';
 /** Reconnect delay after the n-th failed attempt: 100 ms doubling, at most 1 s (Redis back ⇒ shared again within a second). */
 export const reconnectDelayMs = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 1000);
 
+/**
+ * `timeout` (cut at REDIS_TIMEOUT_MS), `noscript` (an EVALSHA before the script is cached on the
+ * server: ioredis sends the script itself next, nothing failed), or `error`.
+ */
+function outcomeOf(error: unknown): string {
+  if (!(error instanceof Error)) return 'error';
+  if (error.message === 'Command timed out') return 'timeout';
+  return error.message.startsWith('NOSCRIPT') ? 'noscript' : 'error';
+}
+
 /** ioredis with every command's round trip (sent → reply or failure) recorded, whoever sends it. */
 class InstrumentedRedis extends Redis {
   constructor(
@@ -23,10 +33,7 @@ class InstrumentedRedis extends Redis {
     const result = super.sendCommand(command, stream);
     command.promise.then(
       () => this.roundTrips.series(command.name, 'ok').observe((performance.now() - started) / 1000),
-      (error: unknown) =>
-        this.roundTrips
-          .series(command.name, error instanceof Error && error.message === 'Command timed out' ? 'timeout' : 'error')
-          .observe((performance.now() - started) / 1000),
+      (error: unknown) => this.roundTrips.series(command.name, outcomeOf(error)).observe((performance.now() - started) / 1000),
     );
     return result;
   }

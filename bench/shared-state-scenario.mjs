@@ -1,0 +1,208 @@
+// Shared state (issue 24): what REDIS_URL costs a request. `node bench/shared-state-scenario.mjs
+// [--quick]` runs it on its own (report on stdout and in bench/results/shared-state-run.md); run.mjs
+// runs it with BENCH_ONLY=shared-state. Returns { markdown, problems, data }.
+//
+//   Two ballast processes in front of the same fast fake upstream (0 ms), RATE_LIMIT_RPM at its
+//   maximum (so nothing is refused: the limiter's work is measured, not its 429s), auth off (the
+//   limit is per client IP, one counter, as a single hot key would be):
+//     in-process   REDIS_URL unset: counters in memory (rate-limiter-flexible's memory store)
+//     redis        REDIS_URL → a throwaway redis-server (Debian's, no persistence) on 127.0.0.1:
+//                  one EVALSHA round trip per request
+//   and, in the same run, a bare PING round trip from this process with the same client library
+//   (ioredis, same options as ballast's) to the same Redis.
+//
+//   c=1     POST /chat/complete, sequential, one keep-alive connection; per round each target gets
+//           SETTLE untimed requests then N timed ones, in an order rotated and reversed by round;
+//           the PINGs are timed in the same round. Added = median over rounds of (p50 redis − p50
+//           in-process). Target: added p50 ≤ 1.5 × the PING p50 (the limiter costs one round trip).
+//   c=64    autocannon, 64 connections, per round each target in turn. Target: redis ≥ 85 % of the
+//           in-process throughput (median of the per-round ratios).
+//
+//   After the run, ballast-redis's /metrics must show its EVALSHA round trips and no error; a
+//   command cut at REDIS_TIMEOUT_MS (answered by the insurance limiter) is reported as a problem.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { Pool } from 'undici';
+import { QUICK, benchTempDir, f0, f1, f3, freePort, mdTable, median, pct, percentile, runStandalone, sleep, sortNum, startBallast, startFake, stopChild, timedRequest, track } from './lib.mjs';
+import { postLoad } from './post-load.mjs';
+
+const BODY = JSON.stringify({ messages: [{ role: 'user', content: 'hello' }] });
+const PATH = '/chat/complete';
+const MAX_RPM = '10000000';
+
+const REDIS_SERVER = process.env.REDIS_SERVER_PATH || '/usr/bin/redis-server';
+
+/** A throwaway redis-server on a free port, no persistence; resolves once it answers PING. */
+export async function startRedis() {
+  if (!fs.existsSync(REDIS_SERVER)) throw new Error(`no redis-server at ${REDIS_SERVER}: apt-get install -y redis-server (or set REDIS_SERVER_PATH)`);
+  const port = await freePort();
+  const dir = benchTempDir('ballast-bench-redis-');
+  const cp = track(
+    spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], { stdio: 'ignore' }),
+    'redis-server',
+  );
+  const url = `redis://127.0.0.1:${port}/0`;
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  probe.on('error', () => undefined);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      break;
+    } catch {
+      probe.disconnect();
+      if (cp.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not come up on ${port}`);
+      await sleep(50);
+    }
+  }
+  return { cp, port, url };
+}
+
+/** A client as ballast makes it (src/shared-state/redis.connection.ts), for the PING reference. */
+function benchClient(url) {
+  return new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, disableClientInfo: true, maintNotifications: 'disabled' });
+}
+
+async function pingLatencies(client, n) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await client.ping();
+    out[i] = performance.now() - t0;
+  }
+  return out;
+}
+
+async function sequential(pool, n) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = await timedRequest(pool, PATH, BODY);
+    if (r.status !== 200) throw new Error(`${PATH}: ${r.error ? r.error.message : `HTTP ${r.status}`}`);
+    out[i] = r.ms;
+  }
+  return out;
+}
+
+function roundOrder(items, r) {
+  const order = items.map((_, i) => items[(i + r) % items.length]);
+  return r % 2 === 1 ? order.reverse() : order;
+}
+
+/** Sum of a metric's samples whose labels match `match` (a regex on the label text), from /metrics. */
+async function metricSum(origin, name, match = /.*/) {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && m[1] === name && match.test(m[2] ?? '')) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+export async function runSharedState({ quick = QUICK } = {}) {
+  const cfg = quick
+    ? { rounds: 3, settle: 100, n: 100, pings: 100, thrRounds: 1, warmSec: 1, durSec: 2 }
+    : { rounds: 11, settle: 300, n: 400, pings: 400, thrRounds: 5, warmSec: 1, durSec: 4 };
+  const problems = [];
+  const fake = await startFake();
+  const redis = await startRedis();
+  const env = { RATE_LIMIT_RPM: MAX_RPM, LOG_LEVEL: 'warn' };
+  const inproc = await startBallast('undici', fake.origin, { name: 'ballast-in-process', env });
+  const shared = await startBallast('undici', fake.origin, { name: 'ballast-redis', env: { ...env, REDIS_URL: redis.url } });
+  const targets = [
+    { name: 'in-process', b: inproc },
+    { name: 'redis', b: shared },
+  ];
+  const client = benchClient(redis.url);
+  await client.connect();
+  try {
+    // c=1
+    const pools = new Map(targets.map((t) => [t.name, new Pool(t.b.origin, { connections: 1, pipelining: 1 })]));
+    for (const t of targets) await sequential(pools.get(t.name), cfg.settle); // first contact, JIT
+    const p50 = { 'in-process': [], redis: [], ping: [] };
+    const all = { 'in-process': [], redis: [], ping: [] };
+    for (let r = 0; r < cfg.rounds; r++) {
+      for (const item of roundOrder([...targets.map((t) => t.name), 'ping'], r)) {
+        let lat;
+        if (item === 'ping') {
+          await pingLatencies(client, cfg.settle / 4);
+          lat = await pingLatencies(client, cfg.pings);
+        } else {
+          await sequential(pools.get(item), cfg.settle);
+          lat = await sequential(pools.get(item), cfg.n);
+        }
+        p50[item].push(median(lat));
+        all[item].push(...lat);
+      }
+    }
+    await Promise.all([...pools.values()].map((p) => p.close()));
+    const added = p50.redis.map((x, i) => x - p50['in-process'][i]);
+    const addedP50 = median(added);
+    const pingP50 = median(p50.ping);
+    const c1 = { addedP50, pingP50, ratio: addedP50 / pingP50, p50, all };
+
+    // c=64
+    const rps = { 'in-process': [], redis: [] };
+    for (let r = 0; r < cfg.thrRounds; r++) {
+      for (const t of roundOrder(targets, r)) {
+        await postLoad({ url: `${t.b.origin}${PATH}`, body: BODY, connections: 64, duration: cfg.warmSec });
+        const res = await postLoad({ url: `${t.b.origin}${PATH}`, body: BODY, connections: 64, duration: cfg.durSec });
+        const bad = res.errors + res.timeouts + res.non2xx;
+        if (bad) problems.push(`c=64 ${t.name} round ${r}: ${bad} failed requests (errors ${res.errors}, timeouts ${res.timeouts}, non-2xx ${res.non2xx})`);
+        rps[t.name].push(res.requests.average);
+      }
+    }
+    const ratios = rps.redis.map((x, i) => x / rps['in-process'][i]);
+    const c64 = { rps, ratio: median(ratios), ratios };
+
+    // What ballast-redis did: every request one EVALSHA, none failed or cut at the timeout.
+    const evalOk = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', /command="eval(sha)?",outcome="ok"/);
+    const evalBad = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', /command="eval(sha)?",outcome="(error|timeout)"/);
+    const served = await metricSum(shared.origin, 'ballast_http_requests_total', /route="\/chat\/complete",status="200"/);
+    if (evalBad > 0) problems.push(`ballast-redis: ${evalBad} rate-limit round trips failed or timed out (answered by the insurance limiter)`);
+    if (evalOk < served) problems.push(`ballast-redis: ${evalOk} EVALSHA round trips for ${served} answered requests`);
+    if (!(c1.ratio <= 1.5)) problems.push(`c=1: added p50 ${f3(addedP50)} ms is ${c1.ratio.toFixed(2)}× a PING (${f3(pingP50)} ms); target ≤ 1.5×`);
+    if (!(c64.ratio >= 0.85)) problems.push(`c=64: redis at ${pct(c64.ratio)} of in-process throughput; target ≥ 85 %`);
+
+    const sortedAll = (k) => sortNum(all[k]);
+    const c1Rows = [
+      ['in-process (REDIS_URL unset)', f3(median(p50['in-process'])), f3(percentile(sortedAll('in-process'), 99)), '', ''],
+      ['redis (REDIS_URL set)', f3(median(p50.redis)), f3(percentile(sortedAll('redis'), 99)), `+${f3(addedP50)}`, ''],
+      ['PING, ioredis, same Redis', f3(pingP50), f3(percentile(sortedAll('ping'), 99)), '', ''],
+      ['**added p50 / PING p50**', '', '', '', `**${c1.ratio.toFixed(2)}×** (target ≤ 1.5×) ${c1.ratio <= 1.5 ? 'met' : '**missed**'}`],
+    ];
+    const c64Rows = [
+      ['in-process', f0(median(rps['in-process'])), ''],
+      ['redis', f0(median(rps.redis)), `**${pct(c64.ratio)}** of in-process (target ≥ 85 %) ${c64.ratio >= 0.85 ? 'met' : '**missed**'}`],
+    ];
+    const markdown = [
+      `### Shared state: REDIS_URL set vs unset (rate limit on), ${PATH}, fast fake upstream (0 ms)`,
+      '',
+      `c=1: ${cfg.rounds} rounds × ${cfg.n} sequential requests per target (after ${cfg.settle} untimed), ${cfg.pings} PINGs per round; p50 = median of the per-round p50s, p99 over all requests (ms).`,
+      '',
+      mdTable(['target', 'p50 ms', 'p99 ms', 'added p50 ms', 'vs target'], c1Rows),
+      '',
+      `c=64: ${cfg.thrRounds} rounds × ${cfg.durSec} s per target (after ${cfg.warmSec} s), req/s = median of rounds; ratio = median of per-round ratios (${c64.ratios.map((x) => pct(x)).join(', ')}).`,
+      '',
+      mdTable(['target', 'req/s', 'vs target'], c64Rows),
+      '',
+      `ballast-redis: ${f0(evalOk)} EVALSHA round trips ok, ${f0(evalBad)} failed or timed out, for ${f0(served)} answered requests.`,
+    ].join('\n');
+    return { markdown, problems, data: { c1, c64 } };
+  } finally {
+    client.disconnect();
+    await Promise.all([stopChild(inproc.cp), stopChild(shared.cp), stopChild(fake.cp), stopChild(redis.cp)]);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick') || QUICK;
+  await runStandalone('Shared state (Redis)', 'shared-state-run.md', `node bench/shared-state-scenario.mjs${quick ? ' --quick' : ''}`, () => runSharedState({ quick }));
+}
