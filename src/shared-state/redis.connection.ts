@@ -66,6 +66,8 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
         connectTimeout: Math.max(1000, timeoutMs),
         retryStrategy: reconnectDelayMs,
         connectionName: 'ballast',
+        // No auto-pipelining: its setImmediate hop measured ~20 µs more per rate-limit call at c=1
+        // (one client, alternating blocks), and the limiter is meant to cost one round trip, no more.
         // CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS are unknown to Redis 7.0 (Debian's): each connect
         // would count failed commands. Neither is needed.
         disableClientInfo: true,
