@@ -77,6 +77,20 @@ export class AppConfig {
     coalesceMs: number;
   };
 
+  readonly retrieval: {
+    enabled: boolean;
+    /** Undefined = the embedded PGlite store under dataDir. */
+    databaseUrl: string | undefined;
+    poolMax: number;
+    /** Absolute. */
+    dataDir: string;
+    statementTimeoutMs: number;
+    maxDocuments: number;
+    chunkSize: number;
+    chunkOverlap: number;
+    hnsw: { m: number; efConstruction: number; efSearch: number };
+  };
+
   readonly localModel: {
     model: string;
     /** Absolute folder of model folders. */
@@ -156,6 +170,17 @@ export class AppConfig {
       maxTextChars: env.EMBEDDINGS_MAX_TEXT_CHARS,
       cacheSize: env.EMBEDDINGS_CACHE_SIZE,
       coalesceMs: env.EMBEDDINGS_COALESCE_MS,
+    };
+    this.retrieval = {
+      enabled: env.RETRIEVAL_ENABLED,
+      databaseUrl: env.DATABASE_URL || undefined,
+      poolMax: env.DATABASE_POOL_MAX,
+      dataDir: fromPackageRoot(env.DATA_DIR),
+      statementTimeoutMs: env.RETRIEVAL_STATEMENT_TIMEOUT_MS,
+      maxDocuments: env.RETRIEVAL_MAX_DOCUMENTS,
+      chunkSize: env.RETRIEVAL_CHUNK_SIZE,
+      chunkOverlap: env.RETRIEVAL_CHUNK_OVERLAP,
+      hnsw: { m: env.RETRIEVAL_HNSW_M, efConstruction: env.RETRIEVAL_HNSW_EF_CONSTRUCTION, efSearch: env.RETRIEVAL_HNSW_EF_SEARCH },
     };
     const fallback = env.LOCAL_MODEL_FALLBACK.trim();
     this.localModel = {

@@ -16,7 +16,7 @@ const TYPE_RULES = ['isInt', 'isIn', 'isUrl', 'isString', 'isBoolean'];
 /** Keys where an empty value means "empty" (switch off), not "unset" (use the default). */
 const EMPTY_IS_A_VALUE = new Set(['LOCAL_MODEL_FALLBACK']);
 
-const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY', 'API_KEYS', 'UPSTREAMS', 'REDIS_URL', 'BREAKER_THRESHOLD']);
+const schemaKeys = Object.keys(new EnvironmentSchema()).concat(['OPENAI_API_KEY', 'API_KEYS', 'UPSTREAMS', 'REDIS_URL', 'BREAKER_THRESHOLD', 'DATABASE_URL']);
 
 /**
  * Validates raw environment strings against the schema. Empty strings count as unset, so
@@ -50,7 +50,7 @@ function describe(error: ValidationError, given: string | undefined): string {
   const typeRule = TYPE_RULES.find((rule) => rule in constraints);
   const rules = typeRule ? constraints[typeRule] : Object.values(constraints).join(', ');
   // Never echo a secret back, even when it is malformed.
-  const shown = /KEY|REDIS_URL/.test(error.property) ? '[redacted]' : JSON.stringify(given);
+  const shown = /KEY|REDIS_URL|DATABASE_URL/.test(error.property) ? '[redacted]' : JSON.stringify(given);
   return `${error.property}: ${rules} (got ${shown})`;
 }
 

@@ -186,6 +186,51 @@ export class EnvironmentSchema {
   @IsInt() @Min(0) @Max(1000)
   EMBEDDINGS_COALESCE_MS: number = 2;
 
+  // --- retrieval (collections, documents, search) ---
+  /** Serve the retrieval routes (and open the vector store at start-up). */
+  @IsBoolean() @booleanString()
+  RETRIEVAL_ENABLED: boolean = true;
+
+  /** PostgreSQL with pgvector (`postgres://user:pass@host:5432/db`); empty = the embedded PGlite under DATA_DIR. */
+  @IsOptional() @IsString() @trimmed()
+  DATABASE_URL?: string;
+
+  /** Most pooled connections to DATABASE_URL (the embedded store has one session). */
+  @IsInt() @Min(1) @Max(1000)
+  DATABASE_POOL_MAX: number = 10;
+
+  /** The embedded store's directory (relative to the package root); locked to one process. */
+  @IsString() @MinLength(1) @trimmed()
+  DATA_DIR: string = './data';
+
+  /** Longest a retrieval query or write may run in the store (ms), SQL statement_timeout. */
+  @IsInt() @Min(100) @Max(3_600_000)
+  RETRIEVAL_STATEMENT_TIMEOUT_MS: number = 30_000;
+
+  /** Most documents in one upsert call; more gets 413. */
+  @IsInt() @Min(1) @Max(1_000_000)
+  RETRIEVAL_MAX_DOCUMENTS: number = 1000;
+
+  /** Default chunk size (characters) when a request names none. */
+  @IsInt() @Min(50) @Max(32_768)
+  RETRIEVAL_CHUNK_SIZE: number = 1000;
+
+  /** Default overlap between neighbouring chunks (characters). */
+  @IsInt() @Min(0) @Max(16_384)
+  RETRIEVAL_CHUNK_OVERLAP: number = 150;
+
+  /** HNSW `m` (links per node) of each collection's index. */
+  @IsInt() @Min(2) @Max(100)
+  RETRIEVAL_HNSW_M: number = 16;
+
+  /** HNSW `ef_construction` (candidate list while building). */
+  @IsInt() @Min(4) @Max(1000)
+  RETRIEVAL_HNSW_EF_CONSTRUCTION: number = 64;
+
+  /** HNSW `ef_search` (candidate list per query): recall against speed. */
+  @IsInt() @Min(1) @Max(1000)
+  RETRIEVAL_HNSW_EF_SEARCH: number = 100;
+
   // --- local model (POST /classify) ---
   /** Tried first: a folder under LOCAL_MODEL_PATH, or (ALLOW_REMOTE_MODELS) a Hugging Face model id. */
   @IsString() @MinLength(1) @trimmed()

@@ -5,6 +5,7 @@ export type ErrorType =
   | 'overloaded_error'
   | 'not_configured_error'
   | 'model_unavailable_error'
+  | 'store_unavailable_error'
   | 'upstream_error'
   | 'timeout_error'
   | 'internal_error';

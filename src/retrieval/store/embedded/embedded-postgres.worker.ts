@@ -1,0 +1,46 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { EmbeddedReply, EmbeddedRequest, EmbeddedWorkerData, WireMessage } from './embedded-postgres.protocol.js';
+
+// PGlite computes on the thread that calls it (WASM): this worker owns it so the event loop never waits on SQL.
+const port = parentPort!;
+const { dataDir } = workerData as EmbeddedWorkerData;
+const post = (reply: EmbeddedReply): void => port.postMessage(reply);
+
+/** pg-protocol messages are class instances (errors are Error subclasses): copy their own fields, message included. */
+function plain(message: object): WireMessage {
+  const copy: Record<string, unknown> = { ...message };
+  if (message instanceof Error) copy.message = message.message;
+  return copy as WireMessage;
+}
+
+async function main(): Promise<void> {
+  let db: PGlite;
+  try {
+    db = await PGlite.create({ dataDir, extensions: { vector } });
+  } catch (error) {
+    post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  // One request at a time, in arrival order: the wire protocol of one session is a sequence.
+  let queue: Promise<unknown> = Promise.resolve();
+  port.on('message', (request: EmbeddedRequest) => {
+    queue = queue.then(async () => {
+      if (request.op === 'close') {
+        await db.close().catch(() => undefined);
+        post({ kind: 'result', id: request.id, messages: [] });
+        return;
+      }
+      try {
+        const messages = await db.execProtocolStream(request.bytes, { throwOnError: false });
+        post({ kind: 'result', id: request.id, messages: messages.map(plain) });
+      } catch (error) {
+        post({ kind: 'error', id: request.id, message: error instanceof Error ? error.message : String(error) });
+      }
+    });
+  });
+  post({ kind: 'ready' });
+}
+
+void main();

@@ -1,0 +1,250 @@
+import pg from 'pg';
+import { collectionExists, dimensionMismatch } from '../errors/retrieval-errors.js';
+import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
+import { filterSql, MetadataFilter } from './metadata-filter.js';
+import { ChunkHit, CollectionRecord, CollectionStats, DocumentRecord, DocumentWrite, VectorStore } from './vector-store.js';
+
+/** Where the adapter gets its pool: the store connection (which may be opening or down), or a test's own pool. */
+export interface PoolSource {
+  pool(): Promise<pg.Pool>;
+}
+
+export interface HnswSettings {
+  m: number;
+  efConstruction: number;
+}
+
+const MAX_INDEXED_DIMENSIONS = 2000;
+/** Rows per INSERT: bounds one protocol message (a 1536-dim vector is ~20 KB of text). */
+const INSERT_BATCH = 500;
+
+const COLLECTION_COLUMNS = `id::int AS id, name, model, dimensions, requested_dimensions, metadata, created_at::text AS created_at`;
+const STATS = `(SELECT count(*)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS documents,
+  (SELECT coalesce(sum(d.chunk_count), 0)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS chunks`;
+
+/**
+ * The one SQL adapter: PostgreSQL + pgvector through node-postgres, for a real server (DATABASE_URL)
+ * and for the embedded PGlite alike. Every value is a parameter; the only numbers written into SQL
+ * text are a collection's own id and dimensions (integers from its row, checked), which the partial
+ * HNSW index's expression and predicate need as constants to be used.
+ */
+export class PgVectorStore extends VectorStore {
+  constructor(
+    private readonly source: PoolSource,
+    private readonly hnsw: HnswSettings,
+  ) {
+    super();
+  }
+
+  async createCollection(input: { name: string; model: string | null; dimensions: number | null; metadata: Record<string, unknown> }): Promise<CollectionRecord> {
+    return this.run(async (pool) => {
+      const result = await pool.query<CollectionRecord>(
+        `INSERT INTO retrieval_collections (name, model, dimensions, requested_dimensions, metadata) VALUES ($1, $2, $3, $3, $4::jsonb)
+         ON CONFLICT (name) DO NOTHING RETURNING ${COLLECTION_COLUMNS}`,
+        [input.name, input.model, input.dimensions, JSON.stringify(input.metadata)],
+      );
+      if (result.rowCount === 0) throw collectionExists(input.name);
+      const created = result.rows[0];
+      if (created.dimensions !== null) await this.createIndex(pool, created.id, created.dimensions);
+      return created;
+    });
+  }
+
+  listCollections(): Promise<CollectionStats[]> {
+    return this.run(async (pool) => (await pool.query<CollectionStats>(`SELECT ${COLLECTION_COLUMNS}, ${STATS} FROM retrieval_collections c ORDER BY name`)).rows);
+  }
+
+  getCollection(name: string): Promise<CollectionStats | undefined> {
+    return this.run(async (pool) => (await pool.query<CollectionStats>(`SELECT ${COLLECTION_COLUMNS}, ${STATS} FROM retrieval_collections c WHERE name = $1`, [name])).rows[0]);
+  }
+
+  deleteCollection(name: string): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const deleted = await client.query<{ id: number }>('DELETE FROM retrieval_collections WHERE name = $1 RETURNING id::int AS id', [name]);
+      if (deleted.rowCount === 0) return false;
+      await client.query(`DROP INDEX IF EXISTS ${indexName(deleted.rows[0].id)}`);
+      return true;
+    });
+  }
+
+  knownVectors(collectionId: number, hashes: string[]): Promise<Map<string, string>> {
+    if (hashes.length === 0) return Promise.resolve(new Map());
+    return this.run(async (pool) => {
+      const result = await pool.query<{ hash: string; vector: string }>(
+        `SELECT DISTINCT ON (content_hash) content_hash AS hash, embedding::text AS vector FROM retrieval_chunks
+         WHERE collection_id = $1 AND content_hash = ANY($2::text[]) AND embedding IS NOT NULL`,
+        [collectionId, hashes],
+      );
+      return new Map(result.rows.map((row) => [row.hash, row.vector]));
+    });
+  }
+
+  upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<void> {
+    return this.transaction(async (client) => {
+      // Locks the collection row: concurrent writers to one collection take turns, so dimensions are fixed once.
+      const locked = await client.query<{ dimensions: number | null }>('SELECT dimensions FROM retrieval_collections WHERE id = $1 FOR UPDATE', [collection.id]);
+      if (locked.rowCount === 0) throw new StoreUnavailableError(`Collection '${collection.name}' was deleted during the write`, 'collection_deleted');
+      const fixed = locked.rows[0].dimensions;
+      if (dimensions !== null) {
+        if (fixed === null) {
+          await client.query('UPDATE retrieval_collections SET dimensions = $2 WHERE id = $1', [collection.id, dimensions]);
+          await this.createIndex(client, collection.id, dimensions);
+        } else if (fixed !== dimensions) {
+          throw dimensionMismatch(collection.name, fixed, dimensions);
+        }
+      }
+      const ids = documents.map((d) => d.id);
+      await client.query('DELETE FROM retrieval_chunks WHERE collection_id = $1 AND document_id = ANY($2::text[])', [collection.id, ids]);
+      await client.query(
+        `INSERT INTO retrieval_documents (collection_id, id, metadata, chunk_count)
+         SELECT $1, u.id, u.metadata::jsonb, u.chunks FROM unnest($2::text[], $3::text[], $4::int[]) AS u(id, metadata, chunks)
+         ON CONFLICT (collection_id, id) DO UPDATE SET metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()`,
+        [collection.id, ids, documents.map((d) => JSON.stringify(d.metadata)), documents.map((d) => d.chunks.length)],
+      );
+      let rows: { doc: string; chunk: number; text: string; hash: string; metadata: string; vector: string | null }[] = [];
+      const flush = async (): Promise<void> => {
+        if (rows.length === 0) return;
+        await client.query(
+          `INSERT INTO retrieval_chunks (collection_id, document_id, chunk, text, content_hash, metadata, embedding)
+           SELECT $1, u.doc, u.chunk, u.text, u.hash, u.metadata::jsonb, u.vector::vector
+           FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(doc, chunk, text, hash, metadata, vector)`,
+          [collection.id, rows.map((r) => r.doc), rows.map((r) => r.chunk), rows.map((r) => r.text), rows.map((r) => r.hash), rows.map((r) => r.metadata), rows.map((r) => r.vector)],
+        );
+        rows = [];
+      };
+      for (const document of documents) {
+        const metadata = JSON.stringify(document.metadata);
+        for (const [chunk, write] of document.chunks.entries()) {
+          rows.push({ doc: document.id, chunk, text: write.text, hash: write.hash, metadata, vector: write.vector });
+          if (rows.length >= INSERT_BATCH) await flush();
+        }
+      }
+      await flush();
+    });
+  }
+
+  getDocument(collectionId: number, id: string): Promise<DocumentRecord | undefined> {
+    return this.run(async (pool) => {
+      const doc = await pool.query<{ id: string; metadata: Record<string, unknown>; updated_at: string }>(
+        'SELECT id, metadata, updated_at::text AS updated_at FROM retrieval_documents WHERE collection_id = $1 AND id = $2',
+        [collectionId, id],
+      );
+      if (doc.rowCount === 0) return undefined;
+      const chunks = await pool.query<{ chunk: number; text: string }>(
+        'SELECT chunk, text FROM retrieval_chunks WHERE collection_id = $1 AND document_id = $2 ORDER BY chunk',
+        [collectionId, id],
+      );
+      return { ...doc.rows[0], chunks: chunks.rows };
+    });
+  }
+
+  deleteDocument(collectionId: number, id: string): Promise<boolean> {
+    return this.run(async (pool) => ((await pool.query('DELETE FROM retrieval_documents WHERE collection_id = $1 AND id = $2', [collectionId, id])).rowCount ?? 0) > 0);
+  }
+
+  searchVector(collection: CollectionRecord, vector: string, topK: number, filter: MetadataFilter): Promise<ChunkHit[]> {
+    if (collection.dimensions === null) return Promise.resolve([]);
+    const id = checkedInt(collection.id);
+    const cast = `vector(${checkedInt(collection.dimensions)})`;
+    const where = filterSql(filter, 3);
+    return this.run(async (pool) => {
+      const result = await pool.query<ChunkHit>(
+        `SELECT document_id AS id, chunk, text, metadata, 1 - (embedding::${cast} <=> $1::${cast}) AS score
+         FROM retrieval_chunks WHERE collection_id = ${id} AND embedding IS NOT NULL AND ${where.sql}
+         ORDER BY embedding::${cast} <=> $1::${cast} LIMIT $2`,
+        [vector, topK, ...where.params],
+      );
+      return result.rows;
+    });
+  }
+
+  searchText(collection: CollectionRecord, query: string, topK: number, filter: MetadataFilter): Promise<ChunkHit[]> {
+    const where = filterSql(filter, 4);
+    return this.run(async (pool) => {
+      // plainto_tsquery stems and drops stop words, joining terms with AND; a question shares only some
+      // words with its answer, so the terms are joined with OR instead (re-read as lexemes by 'simple').
+      const result = await pool.query<ChunkHit>(
+        `WITH q AS (SELECT to_tsquery('simple', replace(plainto_tsquery('english', $1)::text, ' & ', ' | ')) AS query)
+         SELECT document_id AS id, chunk, text, metadata, ts_rank(tsv, q.query)::float8 AS score
+         FROM retrieval_chunks, q WHERE collection_id = $2 AND tsv @@ q.query AND ${where.sql}
+         ORDER BY score DESC, document_id, chunk LIMIT $3`,
+        [query, collection.id, topK, ...where.params],
+      );
+      return result.rows;
+    });
+  }
+
+  /** The partial HNSW index of one collection (cosine), on its rows only, at its dimensions. */
+  private async createIndex(client: pg.Pool | pg.PoolClient, collectionId: number, dimensions: number): Promise<void> {
+    // pgvector indexes `vector` up to 2,000 dimensions; beyond, searches are exact (a scan of the collection).
+    if (dimensions > MAX_INDEXED_DIMENSIONS) return;
+    const m = checkedInt(this.hnsw.m);
+    const ef = checkedInt(this.hnsw.efConstruction);
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${indexName(collectionId)} ON retrieval_chunks
+       USING hnsw ((embedding::vector(${checkedInt(dimensions)})) vector_cosine_ops) WITH (m = ${m}, ef_construction = ${ef})
+       WHERE collection_id = ${checkedInt(collectionId)}`,
+    );
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(async (pool) => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+        throw error;
+      } finally {
+        // A client whose rollback failed is not given to anyone else.
+        client.release(broken);
+      }
+    });
+  }
+
+  /** Runs against the pool, turning "cannot reach the store" into a 503 that names why. */
+  private async run<T>(work: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    const pool = await this.source.pool();
+    try {
+      return await work(pool);
+    } catch (error) {
+      throw unavailable(error) ?? error;
+    }
+  }
+}
+
+export function indexName(collectionId: number): string {
+  return `retrieval_chunks_hnsw_${checkedInt(collectionId)}`;
+}
+
+function checkedInt(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${String(value)}`);
+  return value;
+}
+
+/**
+ * Errors that mean the store, not the request, is at fault: connection failures (SQLSTATE class 08),
+ * shutdown (57P0x), a statement over its timeout (57014), and errors of the socket or worker itself.
+ */
+export function unavailable(error: unknown): StoreUnavailableError | undefined {
+  if (error instanceof StoreUnavailableError) return error;
+  if (error instanceof pg.DatabaseError) {
+    const code = error.code ?? '';
+    if (code === '57014') return new StoreUnavailableError('The vector store did not answer within RETRIEVAL_STATEMENT_TIMEOUT_MS', 'store_timeout');
+    if (code.startsWith('08') || code.startsWith('57P') || code === '53300') return new StoreUnavailableError(`The vector store is unavailable: ${error.message}`);
+    return undefined;
+  }
+  // Socket and worker errors (ECONNREFUSED, "Connection terminated", a worker gone); checked by shape, since
+  // errors from Node's own modules may come from another realm (jest's VM) and fail instanceof.
+  const shaped = error as { message?: unknown; name?: unknown; status?: unknown } | null;
+  if (typeof shaped?.message === 'string' && shaped.status === undefined && shaped.name !== 'TypeError' && shaped.name !== 'RangeError') {
+    return new StoreUnavailableError(`The vector store is unavailable: ${shaped.message}`);
+  }
+  return undefined;
+}

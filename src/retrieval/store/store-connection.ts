@@ -1,0 +1,115 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import pg from 'pg';
+import { NotConfiguredError } from '../../common/errors/index.js';
+import { AppConfig } from '../../config/app-config.js';
+import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
+import { EmbeddedPostgres } from './embedded/embedded-postgres.js';
+import { runMigrations } from './migrations.js';
+import type { PoolSource } from './pg-vector.store.js';
+
+export type StoreBackend = 'embedded' | 'postgres';
+export type StoreState = 'off' | 'opening' | 'up' | 'down';
+
+/** After a failed attempt to reach a DATABASE_URL server, the next request tries again no sooner than this. */
+const RETRY_MS = 2_000;
+
+/**
+ * The store's connection, owned by Nest: the pg.Pool for DATABASE_URL, or the embedded PGlite worker
+ * (DATA_DIR locked at start-up, the worker made at start-up and closed at shutdown). Migrations run
+ * when it opens. A store that cannot be reached fails only the calls that need it, with a 503 saying why.
+ */
+@Injectable()
+export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(StoreConnection.name);
+  private embedded?: EmbeddedPostgres;
+  private current?: pg.Pool;
+  private opening?: Promise<void>;
+  private lastAttempt = 0;
+  private status: StoreState = 'off';
+  private reason?: string;
+
+  constructor(private readonly config: AppConfig) {}
+
+  get backend(): StoreBackend {
+    return this.config.retrieval.databaseUrl ? 'postgres' : 'embedded';
+  }
+
+  get state(): { state: StoreState; backend: StoreBackend; reason?: string } {
+    const embeddedFailure = this.status === 'up' ? this.embedded?.failure : undefined;
+    if (embeddedFailure) return { state: 'down', backend: this.backend, reason: embeddedFailure };
+    return this.reason === undefined ? { state: this.status, backend: this.backend } : { state: this.status, backend: this.backend, reason: this.reason };
+  }
+
+  onModuleInit(): void {
+    const { enabled, databaseUrl, dataDir } = this.config.retrieval;
+    if (!enabled) return;
+    if (databaseUrl) {
+      this.current = new pg.Pool({
+        connectionString: databaseUrl,
+        max: this.config.retrieval.poolMax,
+        connectionTimeoutMillis: 5_000,
+        onConnect: (client) => this.configureSession(client, false),
+      });
+      // An idle client whose server went away: the next query reconnects; only log it.
+      this.current.on('error', (error) => this.logger.warn(`vector store connection lost: ${error.message}`));
+    } else {
+      this.embedded = new EmbeddedPostgres(dataDir);
+    }
+    // Locking DATA_DIR happens here, synchronously: a second process fails its start-up with the reason.
+    this.open();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    const pool = this.current;
+    this.current = undefined;
+    this.status = 'off';
+    await pool?.end().catch(() => undefined);
+    await this.embedded?.close();
+  }
+
+  /** The pool, once the store is open and migrated; a 503 while it is opening too long, down, or off. */
+  async pool(): Promise<pg.Pool> {
+    if (!this.config.retrieval.enabled) throw new NotConfiguredError('Retrieval is switched off (RETRIEVAL_ENABLED=false)');
+    if (this.status === 'down' && this.embedded === undefined && Date.now() - this.lastAttempt >= RETRY_MS) this.open();
+    await this.opening;
+    const failure = this.state;
+    if (failure.state !== 'up' || !this.current) throw new StoreUnavailableError(`The vector store (${this.backend}) is unavailable: ${failure.reason ?? 'not open'}`);
+    return this.current;
+  }
+
+  private open(): void {
+    this.lastAttempt = Date.now();
+    this.status = 'opening';
+    const started = this.embedded ? this.embedded.start() : Promise.resolve();
+    this.opening = started
+      .then(async () => {
+        if (this.embedded && !this.current) this.current = this.embedded.createPool({ onConnect: (client) => this.configureSession(client, true) });
+        const applied = await runMigrations(this.current!);
+        if (applied.length > 0) this.logger.log(`vector store migrated to version ${applied[applied.length - 1]}`);
+        this.status = 'up';
+        this.reason = undefined;
+      })
+      .catch((error: unknown) => {
+        this.status = 'down';
+        this.reason = error instanceof Error ? error.message : String(error);
+        this.logger.error(`vector store (${this.backend}) unavailable: ${this.reason}`);
+      });
+  }
+
+  /**
+   * Session settings for every new client. The embedded store has one session behind all clients,
+   * so a new client first clears what a discarded one may have left (an open transaction, prepared
+   * statements); the settings are the same for everyone, so setting them per session is safe.
+   */
+  private async configureSession(client: pg.ClientBase, shared: boolean): Promise<void> {
+    if (shared) {
+      await client.query('ROLLBACK');
+      await client.query('DISCARD ALL');
+    }
+    await client.query(`SET statement_timeout = ${Math.trunc(this.config.retrieval.statementTimeoutMs)}`);
+    await client.query(`SET hnsw.ef_search = ${Math.trunc(this.config.retrieval.hnsw.efSearch)}`);
+    // pgvector 0.8+: with a metadata filter, keep scanning the index until top_k rows pass it.
+    await client.query(`SET hnsw.iterative_scan = strict_order`).catch(() => undefined);
+  }
+}

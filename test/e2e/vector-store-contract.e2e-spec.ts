@@ -1,0 +1,248 @@
+import { jest } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig } from '../../src/config/app-config.js';
+import { validateEnvironment } from '../../src/config/environment.loader.js';
+import { runMigrations } from '../../src/retrieval/store/migrations.js';
+import { parseFilter } from '../../src/retrieval/store/metadata-filter.js';
+import { indexName, PgVectorStore } from '../../src/retrieval/store/pg-vector.store.js';
+import { StoreConnection } from '../../src/retrieval/store/store-connection.js';
+import type { CollectionRecord, DocumentWrite } from '../../src/retrieval/store/vector-store.js';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+
+jest.setTimeout(120_000);
+
+const vec = (...values: number[]): string => `[${values.join(',')}]`;
+const doc = (id: string, chunks: Array<[string, string | null]>, metadata: Record<string, unknown> = {}): DocumentWrite => ({
+  id,
+  metadata,
+  chunks: chunks.map(([text, vector], i) => ({ text, hash: `${id}-${i}-${text}`, vector })),
+});
+
+// The same tests, the same SQL, against both ways the store is reached.
+describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (backend) => {
+  let dir: string;
+  let server: PostgresServer | undefined;
+  let connection: StoreConnection;
+  let store: PgVectorStore;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ballast-store-'));
+    let env: Record<string, string> = { DATA_DIR: dir };
+    if (backend === 'postgres') {
+      server = await startPostgresServer();
+      env = { DATABASE_URL: server.url, DATABASE_POOL_MAX: '2' };
+    }
+    const config = new AppConfig(validateEnvironment(env));
+    connection = new StoreConnection(config);
+    connection.onModuleInit();
+    store = new PgVectorStore(connection, config.retrieval.hnsw);
+    await connection.pool();
+    expect(connection.state).toEqual({ state: 'up', backend });
+  });
+
+  afterAll(async () => {
+    await connection?.onApplicationShutdown();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs migrations idempotently: a second run applies nothing', async () => {
+    await expect(runMigrations(await connection.pool())).resolves.toEqual([]);
+  });
+
+  it('creates, lists, reads and refuses a duplicate collection', async () => {
+    const created = await store.createCollection({ name: 'c-basic', model: 'm', dimensions: null, metadata: { team: 'a' } });
+    expect(created).toMatchObject({ name: 'c-basic', model: 'm', dimensions: null, metadata: { team: 'a' } });
+    await expect(store.createCollection({ name: 'c-basic', model: null, dimensions: null, metadata: {} })).rejects.toMatchObject({ status: 409, code: 'collection_exists' });
+    expect((await store.listCollections()).map((c) => c.name)).toContain('c-basic');
+    await expect(store.getCollection('c-basic')).resolves.toMatchObject({ documents: 0, chunks: 0 });
+    await expect(store.getCollection('nope')).resolves.toBeUndefined();
+  });
+
+  describe('with vectors', () => {
+    let collection: CollectionRecord;
+    beforeAll(async () => {
+      collection = await store.createCollection({ name: 'c-vec', model: 'm', dimensions: null, metadata: {} });
+      await store.upsertDocuments(
+        collection,
+        [
+          doc('a', [['alpha one', vec(1, 0, 0, 0)], ['alpha two', vec(0.9, 0.1, 0, 0)]], { lang: 'en', tier: 1 }),
+          doc('b', [['beta', vec(0, 1, 0, 0)]], { lang: 'de', tier: 2 }),
+          doc('c', [['gamma', vec(0, 0, 1, 0)]], { lang: 'fr', tier: 3 }),
+        ],
+        4,
+      );
+      collection = (await store.getCollection('c-vec'))!;
+    });
+
+    it('fixes the dimensions with the first vectors and makes the collection an HNSW index', async () => {
+      expect(collection).toMatchObject({ dimensions: 4, documents: 3, chunks: 4 });
+      const pool = await connection.pool();
+      const index = await pool.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE indexname = $1', [indexName(collection.id)]);
+      expect(index.rows[0].indexdef).toMatch(/USING hnsw .*vector\(4\).*vector_cosine_ops.*WHERE \(collection_id = /);
+    });
+
+    it('finds the nearest chunks by cosine, best first, score = 1 - distance', async () => {
+      const hits = await store.searchVector(collection, vec(1, 0, 0, 0), 3, []);
+      expect(hits.map((h) => [h.id, h.chunk])).toEqual([['a', 0], ['a', 1], expect.anything()]);
+      expect(hits[0]).toMatchObject({ text: 'alpha one', metadata: { lang: 'en', tier: 1 } });
+      expect(hits[0].score).toBeCloseTo(1, 5);
+      expect(hits[1].score).toBeLessThan(hits[0].score);
+    });
+
+    it('filters on metadata: equals, $in, and a key no document has (nothing matches)', async () => {
+      const eq = await store.searchVector(collection, vec(1, 0, 0, 0), 10, parseFilter({ lang: 'de' }));
+      expect(eq.map((h) => h.id)).toEqual(['b']);
+      const within = await store.searchVector(collection, vec(1, 0, 0, 0), 10, parseFilter({ tier: { $in: [2, 3] } }));
+      expect(within.map((h) => h.id).sort()).toEqual(['b', 'c']);
+      await expect(store.searchVector(collection, vec(1, 0, 0, 0), 10, parseFilter({ missing: 'x' }))).resolves.toEqual([]);
+      await expect(store.searchText(collection, 'beta', 10, parseFilter({ tier: '2' }))).resolves.toEqual([]);
+    });
+
+    it('refuses vectors of other dimensions with 409 and writes nothing', async () => {
+      const write = store.upsertDocuments(collection, [doc('d', [['delta', vec(1, 2, 3)]])], 3);
+      await expect(write).rejects.toMatchObject({ status: 409, code: 'dimension_mismatch' });
+      await expect(store.getDocument(collection.id, 'd')).resolves.toBeUndefined();
+    });
+
+    it('returns stored vectors by chunk hash so unchanged chunks are not embedded again', async () => {
+      const known = await store.knownVectors(collection.id, ['a-0-alpha one', 'nope']);
+      expect([...known.keys()]).toEqual(['a-0-alpha one']);
+      expect(known.get('a-0-alpha one')).toBe('[1,0,0,0]');
+    });
+
+    it('replaces a document whole, and a failing batch leaves every document untouched', async () => {
+      await store.upsertDocuments(collection, [doc('a', [['alpha only', vec(1, 0, 0, 0)]], { lang: 'en' })], 4);
+      await expect(store.getDocument(collection.id, 'a')).resolves.toMatchObject({ chunks: [{ chunk: 0, text: 'alpha only' }], metadata: { lang: 'en' } });
+      const broken = store.upsertDocuments(collection, [doc('a', [['alpha new', vec(1, 0, 0, 0)]]), doc('b', [['beta new', '[1,2']])], 4);
+      await expect(broken).rejects.toThrow();
+      await expect(store.getDocument(collection.id, 'a')).resolves.toMatchObject({ chunks: [{ text: 'alpha only' }] });
+      await expect(store.getDocument(collection.id, 'b')).resolves.toMatchObject({ chunks: [{ text: 'beta' }] });
+      // The store still answers after the failed transaction.
+      await expect(store.searchVector(collection, vec(0, 1, 0, 0), 1, [])).resolves.toMatchObject([{ id: 'b' }]);
+    });
+
+    it('deletes a document, then the collection with its index', async () => {
+      await expect(store.deleteDocument(collection.id, 'c')).resolves.toBe(true);
+      await expect(store.deleteDocument(collection.id, 'c')).resolves.toBe(false);
+      await expect(store.deleteCollection('c-vec')).resolves.toBe(true);
+      await expect(store.deleteCollection('c-vec')).resolves.toBe(false);
+      const pool = await connection.pool();
+      await expect(pool.query('SELECT 1 FROM pg_indexes WHERE indexname = $1', [indexName(collection.id)])).resolves.toMatchObject({ rowCount: 0 });
+      await expect(pool.query('SELECT 1 FROM retrieval_chunks WHERE collection_id = $1', [collection.id])).resolves.toMatchObject({ rowCount: 0 });
+    });
+  });
+
+  describe('text only', () => {
+    let collection: CollectionRecord;
+    beforeAll(async () => {
+      collection = await store.createCollection({ name: 'c-text', model: null, dimensions: null, metadata: {} });
+      await store.upsertDocuments(
+        collection,
+        [
+          doc('refunds', [['Refunds: we send your money back within 30 days of a return.', null]], { section: 'billing' }),
+          doc('shipping', [['Shipping takes three to five working days.', null]], { section: 'delivery' }),
+          doc('evil', [["Robert'); DROP TABLE retrieval_chunks;-- says hello", null]], { "x'); DROP TABLE retrieval_documents;--": "' OR 1=1 --" }),
+        ],
+        null,
+      );
+    });
+
+    it('matches any stemmed query term, ranked: a question finds the page sharing only some of its words', async () => {
+      const hits = await store.searchText(collection, 'how do I get my money back?', 5, []);
+      expect(hits[0]).toMatchObject({ id: 'refunds', chunk: 0 });
+      expect(hits[0].score).toBeGreaterThan(0);
+      expect(hits.map((h) => h.id)).not.toContain('shipping');
+      await expect(store.searchText(collection, 'ship', 5, [])).resolves.toMatchObject([{ id: 'shipping' }]);
+    });
+
+    it('finds nothing for a query of stop words only, and no vector hits without dimensions', async () => {
+      await expect(store.searchText(collection, 'the of and', 5, [])).resolves.toEqual([]);
+      await expect(store.searchVector(collection, vec(1, 0), 5, [])).resolves.toEqual([]);
+    });
+
+    it('stores SQL-looking text and metadata as plain data, and finds it by it', async () => {
+      const hits = await store.searchText(collection, 'DROP TABLE', 5, parseFilter({ "x'); DROP TABLE retrieval_documents;--": "' OR 1=1 --" }));
+      expect(hits).toMatchObject([{ id: 'evil', text: "Robert'); DROP TABLE retrieval_chunks;-- says hello" }]);
+      await expect(store.getCollection('c-text')).resolves.toMatchObject({ documents: 3, chunks: 3 });
+    });
+  });
+});
+
+describe('VectorStore: a PostgreSQL server that goes away and comes back', () => {
+  let dir: string;
+  let server: PostgresServer;
+  let connection: StoreConnection;
+  let store: PgVectorStore;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ballast-pg-'));
+    server = await startPostgresServer(dir);
+    const config = new AppConfig(validateEnvironment({ DATABASE_URL: server.url, DATABASE_POOL_MAX: '2' }));
+    connection = new StoreConnection(config);
+    connection.onModuleInit();
+    store = new PgVectorStore(connection, config.retrieval.hnsw);
+    await connection.pool();
+  });
+  afterAll(async () => {
+    await connection?.onApplicationShutdown();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 503 store_unavailable while it is down, and serves again once it is back', async () => {
+    await store.createCollection({ name: 'survivor', model: null, dimensions: null, metadata: {} });
+    await server.stop();
+    await expect(store.getCollection('survivor')).rejects.toMatchObject({ status: 503, type: 'store_unavailable_error' });
+    server = await startPostgresServer(dir, server.port);
+    await expect(store.getCollection('survivor')).resolves.toMatchObject({ name: 'survivor' });
+  });
+});
+
+describe('VectorStore: a PostgreSQL server that is down at start-up', () => {
+  it('starts anyway, answers 503 naming the cause, and connects once the server is there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-pg-'));
+    const probe = await startPostgresServer(dir);
+    const port = probe.port;
+    await probe.stop();
+    const config = new AppConfig(validateEnvironment({ DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` }));
+    const connection = new StoreConnection(config);
+    connection.onModuleInit();
+    const store = new PgVectorStore(connection, config.retrieval.hnsw);
+    let server: PostgresServer | undefined;
+    try {
+      await expect(store.listCollections()).rejects.toMatchObject({ status: 503, message: expect.stringMatching(/ECONNREFUSED|connect/) });
+      expect(connection.state).toMatchObject({ state: 'down', backend: 'postgres' });
+      server = await startPostgresServer(dir, port);
+      await new Promise((r) => setTimeout(r, 2_100));
+      await expect(store.listCollections()).resolves.toEqual([]);
+      expect(connection.state).toEqual({ state: 'up', backend: 'postgres' });
+    } finally {
+      await connection.onApplicationShutdown();
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('VectorStore: the embedded data directory is locked to one owner', () => {
+  it('refuses a second opener of the same DATA_DIR with a message saying why, and frees it at shutdown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-lock-'));
+    const config = new AppConfig(validateEnvironment({ DATA_DIR: dir }));
+    const first = new StoreConnection(config);
+    first.onModuleInit();
+    try {
+      await first.pool();
+      expect(() => new StoreConnection(config).onModuleInit()).toThrow(/DATA_DIR .* is in use by another ballast process \(pid \d+\)/);
+    } finally {
+      await first.onApplicationShutdown();
+    }
+    const second = new StoreConnection(config);
+    second.onModuleInit();
+    await expect(second.pool()).resolves.toBeDefined();
+    await second.onApplicationShutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
