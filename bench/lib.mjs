@@ -219,6 +219,8 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
     UPSTREAM_MAX_SOCKETS: '256', // = default
     SSE_HEARTBEAT_MS: '15000', // = default
     SHUTDOWN_GRACE_MS: '1000',
+    // No embedded vector store (a PGlite worker, DATA_DIR locked to one process) unless a scenario asks.
+    RETRIEVAL_ENABLED: 'false',
     // Node/V8 flags for ballast only (e.g. GC experiments), never for the helpers or this process.
     ...(process.env.BENCH_BALLAST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BALLAST_NODE_OPTIONS } : {}),
     ...opts.env,

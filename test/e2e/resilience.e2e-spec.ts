@@ -24,7 +24,7 @@ async function spawnBallast(
   const port = await closedPort();
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.resolve('dist/main.js')], {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ALLOW_REMOTE_MODELS: 'false', CLASSIFIER_THREADS: '1', ...env },
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ALLOW_REMOTE_MODELS: 'false', CLASSIFIER_THREADS: '1', RETRIEVAL_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -37,6 +37,8 @@ export class BallastProcess {
         LOG_LEVEL: 'warn',
         ALLOW_REMOTE_MODELS: 'false',
         CLASSIFIER_THREADS: '1',
+        // No embedded vector store unless asked: replicas would share (and be refused) one DATA_DIR.
+        RETRIEVAL_ENABLED: 'false',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
