@@ -10,6 +10,7 @@ import { LocalModelModule } from './local-model/local-model.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OpenAiModule } from './openai/openai.module.js';
 import { SharedStateModule } from './shared-state/shared-state.module.js';
+import { RetrievalModule } from './retrieval/retrieval.module.js';
 
 @Module({})
 export class AppModule {
@@ -17,7 +18,7 @@ export class AppModule {
   static forRoot(env: EnvironmentSchema): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), MetricsModule, LifecycleModule, SharedStateModule, AuthModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule, OpenAiModule],
+      imports: [AppConfigModule.forRoot(env), MetricsModule, LifecycleModule, SharedStateModule, AuthModule.forRoot(env), HealthModule, ChatModule, EmbeddingsModule, LocalModelModule, OpenAiModule, RetrievalModule],
     };
   }
 }

@@ -25,6 +25,7 @@ const READY_EXAMPLE = {
       retryBudget: { available: 14, requests: 20, retries: 0, ratio: 0.2, minPerSecond: 1, windowMs: 10000 },
     },
     redis: { status: 'up', configured: true, connected: true, degraded: false, roundTripMs: 0.21 },
+    vector_store: { status: 'up', state: 'up', backend: 'embedded', available: true },
     lifecycle: { status: 'up', draining: false },
   },
 };
@@ -50,7 +51,7 @@ export class HealthController {
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness (@nestjs/terminus): 200 while this instance can serve, 503 naming the part that cannot' })
   @ApiOkResponse({ description: 'Ready: every part up', content: { 'application/json': { example: READY_EXAMPLE } } })
-  @ApiServiceUnavailableResponse({ description: 'Not ready: `error` names the failing parts (model, classifier_queue, upstream, lifecycle) and why; an unreachable Redis is reported (redis.degraded) but does not fail readiness' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready: `error` names the failing parts (model, classifier_queue, upstream, lifecycle) and why; an unreachable Redis is reported (redis.degraded) but does not fail readiness; `vector_store` reports the retrieval store (state up, opening, down or off) without failing readiness either: a store that is down fails only the retrieval routes' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.checks.check([
@@ -58,6 +59,7 @@ export class HealthController {
         () => this.readiness.queue(),
         () => this.readiness.upstreams(),
         () => this.readiness.sharedState(),
+        () => this.readiness.vectorStore(),
         () => this.readiness.lifecycle(),
       ]);
     } catch (error) {

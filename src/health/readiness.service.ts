@@ -8,6 +8,7 @@ import { RedisConnection } from '../shared-state/redis.connection.js';
 import { RetryBudget } from '../upstream/retry-budget.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { UpstreamRouter } from '../upstream/upstream.router.js';
+import { StoreConnection } from '../retrieval/store/store-connection.js';
 
 /** How long an upstream probe result is reused: /ready never sends a probe per call. */
 export const UPSTREAM_PROBE_TTL_MS = 30_000;
@@ -30,6 +31,7 @@ export class ReadinessService {
     private readonly config: AppConfig,
     private readonly redis: RedisConnection,
     private readonly retryBudget: RetryBudget,
+    private readonly store: StoreConnection,
   ) {}
 
   model(): HealthIndicatorResult<'model'> {
@@ -98,6 +100,17 @@ export class ReadinessService {
         message: `Redis unreachable or slow (${error instanceof Error ? error.message : String(error)}): rate limits use this instance's share, the embeddings cache this process only`,
       });
     }
+  }
+
+  /**
+   * Reported, never failed: a vector store that is down (or still opening) fails only the retrieval
+   * routes (503 with the reason), so it must not take the instance out of rotation for everything else.
+   */
+  vectorStore(): HealthIndicatorResult<'vector_store'> {
+    const { state, backend, reason } = this.store.state;
+    const details: Record<string, unknown> = { state, backend, available: state === 'up' };
+    if (reason !== undefined) details.message = reason;
+    return this.indicators.check('vector_store').up(details);
   }
 
   lifecycle(): HealthIndicatorResult<'lifecycle'> {

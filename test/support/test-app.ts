@@ -28,6 +28,8 @@ export async function startTestApp(
     // Tests never touch the network; one classifier worker is plenty (2-core machines).
     ALLOW_REMOTE_MODELS: 'false',
     CLASSIFIER_THREADS: '1',
+    // The embedded vector store (a PGlite worker, DATA_DIR locked) only where a suite asks for it.
+    RETRIEVAL_ENABLED: 'false',
   };
   const app = await createApp({ envFile: false, logStream, env: { ...defaults, ...env } });
   await app.init();

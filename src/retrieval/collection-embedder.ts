@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { RequestContext } from '../common/http/request-context.js';
+import { AppConfig } from '../config/app-config.js';
+import { EmbeddingsService } from '../embeddings/embeddings.service.js';
+import { dimensionMismatch } from './errors/retrieval-errors.js';
+import type { CollectionRecord } from './store/vector-store.js';
+import { toStoredVector } from './stored-vector.js';
+
+export interface EmbeddedTexts {
+  /** pgvector text per input, in order. */
+  vectors: string[];
+  dimensions: number | null;
+  usage?: { prompt_tokens: number; total_tokens: number };
+}
+
+/**
+ * Embeds texts for one collection through the embeddings capability (batched, deduplicated,
+ * cached), in its model and dimensions, and checks the vectors fit the collection (409 if not).
+ */
+@Injectable()
+export class CollectionEmbedder {
+  constructor(
+    private readonly embeddings: EmbeddingsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async embed(collection: CollectionRecord, texts: string[], ctx: RequestContext): Promise<EmbeddedTexts> {
+    if (texts.length === 0 || collection.model === null) return { vectors: [], dimensions: collection.dimensions };
+    const slice = this.config.embeddings.maxInputs;
+    const calls: Promise<Awaited<ReturnType<EmbeddingsService['embed']>>>[] = [];
+    for (let i = 0; i < texts.length; i += slice) {
+      const request: Parameters<EmbeddingsService['embed']>[0] = { texts: texts.slice(i, i + slice), model: collection.model, field: 'documents' };
+      if (collection.requested_dimensions !== null) request.dimensions = collection.requested_dimensions;
+      calls.push(this.embeddings.embed(request, ctx));
+    }
+    const results = await Promise.all(calls);
+    const vectors: string[] = [];
+    let dimensions = collection.dimensions;
+    let tokens: number | undefined = 0;
+    for (const result of results) {
+      for (const embedding of result.embeddings) {
+        const stored = toStoredVector(embedding);
+        dimensions ??= stored.dimensions;
+        if (stored.dimensions !== dimensions) throw dimensionMismatch(collection.name, dimensions, stored.dimensions);
+        vectors.push(stored.literal);
+      }
+      tokens = result.usage === undefined || tokens === undefined ? undefined : tokens + result.usage.prompt_tokens;
+    }
+    const embedded: EmbeddedTexts = { vectors, dimensions };
+    if (tokens !== undefined) embedded.usage = { prompt_tokens: tokens, total_tokens: tokens };
+    return embedded;
+  }
+}

@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { CollectionDto, CollectionListDto, CreateCollectionDto, DeletedDto } from './dto/collection.dto.js';
+import { collectionNotFound } from './errors/retrieval-errors.js';
+import { CollectionStats, VectorStore } from './store/vector-store.js';
+
+@Injectable()
+export class CollectionsService {
+  constructor(
+    private readonly store: VectorStore,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(dto: CreateCollectionDto): Promise<CollectionDto> {
+    const model = dto.model === null ? null : (dto.model ?? this.config.embeddings.defaultModel);
+    const created = await this.store.createCollection({ name: dto.name, model, dimensions: dto.dimensions ?? null, metadata: dto.metadata ?? {} });
+    return view({ ...created, documents: 0, chunks: 0 });
+  }
+
+  async list(): Promise<CollectionListDto> {
+    return { data: (await this.store.listCollections()).map(view) };
+  }
+
+  async get(name: string): Promise<CollectionDto> {
+    return view(await this.require(name));
+  }
+
+  async delete(name: string): Promise<DeletedDto> {
+    if (!(await this.store.deleteCollection(name))) throw collectionNotFound(name);
+    return { id: name, deleted: true };
+  }
+
+  /** The collection, or 404 naming it. */
+  async require(name: string): Promise<CollectionStats> {
+    const found = await this.store.getCollection(name);
+    if (!found) throw collectionNotFound(name);
+    return found;
+  }
+}
+
+function view(c: CollectionStats): CollectionDto {
+  return { name: c.name, model: c.model, dimensions: c.dimensions, metadata: c.metadata, documents: c.documents, chunks: c.chunks, created_at: c.created_at };
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { InvalidRequestError } from '../common/errors/index.js';
+import { RequestContext } from '../common/http/request-context.js';
+import { CollectionEmbedder } from './collection-embedder.js';
+import { CollectionsService } from './collections.service.js';
+import { MAX_TOP_K, SearchMode, SearchRequestDto, SearchResponseDto } from './dto/search.dto.js';
+import { dimensionMismatch } from './errors/retrieval-errors.js';
+import { reciprocalRankFusion } from './rank-fusion.js';
+import { parseFilter } from './store/metadata-filter.js';
+import { ChunkHit, CollectionRecord, VectorStore } from './store/vector-store.js';
+
+export interface SearchQuery {
+  query: string;
+  top_k?: number;
+  filter?: unknown;
+  mode?: SearchMode;
+}
+
+const DEFAULT_TOP_K = 5;
+/** Each list fused by hybrid search is this many times top_k (at least HYBRID_MIN_CANDIDATES), so fusion has overlap to reward. */
+const HYBRID_DEPTH = 4;
+const HYBRID_MIN_CANDIDATES = 20;
+
+/**
+ * Searches a collection: `vector` (the query embedded in the collection's model, cosine over the
+ * HNSW index), `text` (full-text, any stemmed term counting), or `hybrid` (both lists fused by
+ * reciprocal rank). What other capabilities (grounded chat) use to find passages.
+ */
+@Injectable()
+export class SearchService {
+  constructor(
+    private readonly store: VectorStore,
+    private readonly collections: CollectionsService,
+    private readonly embedder: CollectionEmbedder,
+  ) {}
+
+  async search(name: string, request: SearchQuery | SearchRequestDto, ctx: RequestContext, param = ''): Promise<SearchResponseDto> {
+    const query = typeof request.query === 'string' ? request.query.trim() : '';
+    if (query.length === 0) throw new InvalidRequestError(`${param}query is empty`, { param: `${param}query`, code: 'empty_text' });
+    const topK = request.top_k ?? DEFAULT_TOP_K;
+    if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new InvalidRequestError(`${param}top_k must be an integer from 1 to ${MAX_TOP_K}`, { param: `${param}top_k` });
+    const filter = parseFilter(request.filter, `${param}filter`);
+    const collection = await this.collections.require(name);
+    const mode = request.mode ?? (collection.model === null ? 'text' : 'hybrid');
+    if (mode !== 'text' && collection.model === null) {
+      throw new InvalidRequestError(`Collection '${name}' is text-only (created with model: null): use mode "text"`, { param: `${param}mode`, code: 'text_only_collection' });
+    }
+
+    if (mode === 'text') return { mode, results: await this.store.searchText(collection, query, topK, filter) };
+    const depth = mode === 'hybrid' ? Math.max(topK * HYBRID_DEPTH, HYBRID_MIN_CANDIDATES) : topK;
+    const textHits = mode === 'hybrid' ? this.store.searchText(collection, query, depth, filter) : Promise.resolve([]);
+    // Both lists are asked for at once; the text list does not wait for the embedding.
+    textHits.catch(() => undefined);
+    const { hits: vectorHits, usage } = await this.vectorSearch(collection, query, depth, filter, ctx);
+    const response: SearchResponseDto =
+      mode === 'vector' ? { mode, results: vectorHits } : { mode, results: reciprocalRankFusion([vectorHits, await textHits], topK) };
+    if (usage) response.usage = usage;
+    return response;
+  }
+
+  private async vectorSearch(
+    collection: CollectionRecord,
+    query: string,
+    topK: number,
+    filter: ReturnType<typeof parseFilter>,
+    ctx: RequestContext,
+  ): Promise<{ hits: ChunkHit[]; usage?: SearchResponseDto['usage'] }> {
+    const embedded = await this.embedder.embed(collection, [query], ctx);
+    if (collection.dimensions !== null && embedded.dimensions !== collection.dimensions) {
+      throw dimensionMismatch(collection.name, collection.dimensions, embedded.dimensions ?? 0);
+    }
+    const hits = await this.store.searchVector(collection, embedded.vectors[0], topK, filter);
+    return embedded.usage ? { hits, usage: embedded.usage } : { hits };
+  }
+}

@@ -1,0 +1,337 @@
+import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import request from 'supertest';
+import { FakeUpstream, fakeEmbedding } from '../support/fake-upstream.js';
+import { closedPort } from '../support/ports.js';
+import { FAKE_UPSTREAM_KEY, startTestApp, TestApp } from '../support/test-app.js';
+
+jest.setTimeout(180_000);
+
+const DIMS = 8;
+const tempDir = (): string => mkdtempSync(join(tmpdir(), 'ballast-retrieval-'));
+const embeddedInputs = (fake: FakeUpstream): string[] =>
+  fake.requests.filter((r) => r.path === '/v1/embeddings').flatMap((r) => (r.body as { input: string[] }).input);
+
+const THREE_CHUNKS = [
+  'Refunds are paid within thirty days of a return being received.',
+  'Shipping to most countries takes three to five working days.',
+  'Accounts can be closed from the settings page at any time.',
+].join('\n\n');
+const CHUNKING = { size: 80, overlap: 0 };
+
+describe('retrieval over HTTP (embedded store, fake upstream)', () => {
+  let fake: FakeUpstream;
+  let dir: string;
+  let t: TestApp;
+  const env = (): Record<string, string> => ({
+    OPENAI_BASE_URL: fake.baseUrl,
+    OPENAI_API_KEY: FAKE_UPSTREAM_KEY,
+    RETRIEVAL_ENABLED: 'true',
+    DATA_DIR: dir,
+    EMBEDDINGS_COALESCE_MS: '0',
+    UPSTREAM_MAX_RETRIES: '0',
+  });
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start({ embeddingDims: DIMS });
+    dir = tempDir();
+    t = await startTestApp(env());
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => fake.reset({ embeddingDims: DIMS }));
+
+  describe('collections', () => {
+    it('creates, reads, lists and deletes; a second create of the name is 409, an unknown name 404', async () => {
+      const created = await request(t.url).post('/collections').send({ name: 'col-a', metadata: { owner: 'docs' } }).expect(201);
+      expect(created.body).toEqual({ name: 'col-a', model: 'text-embedding-3-small', dimensions: null, metadata: { owner: 'docs' }, documents: 0, chunks: 0, created_at: expect.any(String) });
+      const again = await request(t.url).post('/collections').send({ name: 'col-a' }).expect(409);
+      expect(again.body.error).toMatchObject({ type: 'invalid_request_error', code: 'collection_exists', param: 'name' });
+      expect((await request(t.url).get('/collections').expect(200)).body.data.map((c: { name: string }) => c.name)).toContain('col-a');
+      await request(t.url).get('/collections/col-a').expect(200);
+      await request(t.url).delete('/collections/col-a').expect(200, { id: 'col-a', deleted: true });
+      const gone = await request(t.url).get('/collections/col-a').expect(404);
+      expect(gone.body.error).toEqual({ message: "No collection named 'col-a'", type: 'invalid_request_error', param: 'name', code: 'collection_not_found' });
+      await request(t.url).delete('/collections/col-a').expect(404);
+    });
+
+    it('refuses a bad name with 400 naming the field', async () => {
+      const res = await request(t.url).post('/collections').send({ name: '../etc' }).expect(400);
+      expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: 'name' });
+    });
+  });
+
+  describe('documents', () => {
+    beforeAll(async () => {
+      await request(t.url).post('/collections').send({ name: 'docs' }).expect(201);
+    });
+
+    it('chunks, embeds each chunk once, and re-embeds exactly the one chunk of three that changed', async () => {
+      const first = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'faq', text: THREE_CHUNKS, metadata: { lang: 'en' } }], chunking: CHUNKING }).expect(200);
+      expect(first.body).toMatchObject({ collection: 'docs', documents: [{ id: 'faq', chunks: 3 }], embedded_chunks: 3 });
+      expect(first.body.usage.prompt_tokens).toBeGreaterThan(0);
+      expect(fake.counters.embeddingInputs).toBe(3);
+
+      // The same document again: nothing goes upstream.
+      const same = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'faq', text: THREE_CHUNKS, metadata: { lang: 'en' } }], chunking: CHUNKING }).expect(200);
+      expect(same.body.embedded_chunks).toBe(0);
+      expect(fake.counters.embeddingInputs).toBe(3);
+
+      const changed = THREE_CHUNKS.replace('three to five', 'two to four');
+      const second = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'faq', text: changed, metadata: { lang: 'en' } }], chunking: CHUNKING }).expect(200);
+      expect(second.body).toMatchObject({ documents: [{ id: 'faq', chunks: 3 }], embedded_chunks: 1 });
+      expect(fake.counters.embeddingInputs).toBe(4);
+      expect(embeddedInputs(fake).slice(-1)).toEqual(['Shipping to most countries takes two to four working days.']);
+
+      const doc = await request(t.url).get('/collections/docs/documents/faq').expect(200);
+      expect(doc.body).toMatchObject({ id: 'faq', metadata: { lang: 'en' } });
+      expect(doc.body.chunks.map((c: { text: string }) => c.text)).toEqual(changed.split('\n\n'));
+      const stats = await request(t.url).get('/collections/docs').expect(200);
+      expect(stats.body).toMatchObject({ dimensions: DIMS, documents: 1, chunks: 3 });
+    });
+
+    it('gives a document without id a new one, and deletes a document (then 404)', async () => {
+      const res = await request(t.url).post('/collections/docs/documents').send({ documents: [{ text: 'A short note.' }] }).expect(200);
+      const id = res.body.documents[0].id as string;
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      await request(t.url).delete(`/collections/docs/documents/${id}`).expect(200, { id, deleted: true });
+      const gone = await request(t.url).get(`/collections/docs/documents/${id}`).expect(404);
+      expect(gone.body.error.code).toBe('document_not_found');
+    });
+
+    it('answers 404 for documents of an unknown collection', async () => {
+      const res = await request(t.url).post('/collections/nope/documents').send({ documents: [{ text: 'x' }] }).expect(404);
+      expect(res.body.error.code).toBe('collection_not_found');
+      await request(t.url).get('/collections/nope/documents/x').expect(404);
+    });
+
+    it('refuses empty text (400 naming it) and 10,000 documents in one call (413), writing nothing', async () => {
+      const empty = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'ok', text: 'fine' }, { text: '   ' }] }).expect(400);
+      expect(empty.body.error).toMatchObject({ param: 'documents[1].text', code: 'empty_text' });
+      await request(t.url).get('/collections/docs/documents/ok').expect(404);
+      const many = Array.from({ length: 10_000 }, (_, i) => ({ text: `d${i}` }));
+      const tooMany = await request(t.url).post('/collections/docs/documents').send({ documents: many }).expect(413);
+      expect(tooMany.body.error).toMatchObject({ type: 'invalid_request_error', param: 'documents', code: 'too_many_documents' });
+      expect(tooMany.body.error.message).toMatch(/RETRIEVAL_MAX_DOCUMENTS/);
+      expect(fake.counters.embeddings).toBe(0);
+    });
+
+    it('answers 409 when the model starts returning vectors of other dimensions, and writes nothing', async () => {
+      fake.reset({ embeddingDims: DIMS * 2 });
+      const res = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'wide', text: 'A text never embedded before.' }] }).expect(409);
+      expect(res.body.error).toMatchObject({ code: 'dimension_mismatch' });
+      expect(res.body.error.message).toMatch(/holds 8-dimensional vectors, but the embedding model returned 16/);
+      await request(t.url).get('/collections/docs/documents/wide').expect(404);
+      const search = await request(t.url).post('/collections/docs/search').send({ query: 'another new query', mode: 'vector' }).expect(409);
+      expect(search.body.error.code).toBe('dimension_mismatch');
+    });
+  });
+
+  describe('search', () => {
+    const DOCS = [
+      { id: 'refunds', text: 'Refunds: we send your money back within 30 days of a return.', metadata: { section: 'billing', lang: 'en' } },
+      { id: 'shipping', text: 'Shipping takes three to five working days.', metadata: { section: 'delivery', lang: 'en' } },
+      { id: 'konto', text: 'Das Konto kann jederzeit geschlossen werden.', metadata: { section: 'accounts', lang: 'de' } },
+      { id: 'evil', text: "Robert'); DROP TABLE retrieval_chunks;-- was here", metadata: { "k'); DELETE FROM retrieval_documents;--": "' OR '1'='1" } },
+    ];
+    beforeAll(async () => {
+      fake.reset({ embeddingDims: DIMS });
+      await request(t.url).post('/collections').send({ name: 'kb' }).expect(201);
+      await request(t.url).post('/collections/kb/documents').send({ documents: DOCS }).expect(200);
+    });
+
+    it('vector: the exact text of a chunk comes first with score ~1', async () => {
+      const res = await request(t.url).post('/collections/kb/search').send({ query: DOCS[1].text, mode: 'vector', top_k: 2 }).expect(200);
+      expect(res.body.mode).toBe('vector');
+      expect(res.body.results).toHaveLength(2);
+      expect(res.body.results[0]).toMatchObject({ id: 'shipping', chunk: 0, text: DOCS[1].text, metadata: DOCS[1].metadata });
+      expect(res.body.results[0].score).toBeCloseTo(1, 4);
+    });
+
+    it('text: a question sharing only some words finds the refunds page', async () => {
+      const res = await request(t.url).post('/collections/kb/search').send({ query: 'how do I get my money back?', mode: 'text' }).expect(200);
+      expect(res.body.results[0]).toMatchObject({ id: 'refunds' });
+      expect(res.body.results.map((r: { id: string }) => r.id)).not.toContain('shipping');
+      expect(fake.counters.embeddings).toBe(0);
+    });
+
+    it('hybrid is the default and fuses both lists: the text match and the vector match both rank', async () => {
+      const res = await request(t.url).post('/collections/kb/search').send({ query: 'money back', top_k: 4 }).expect(200);
+      expect(res.body.mode).toBe('hybrid');
+      expect(res.body.results[0].id).toBe('refunds');
+      expect(res.body.results[0].score).toBeGreaterThan(res.body.results[1].score);
+    });
+
+    it('filters: equals, $in, a key no document has (nothing), in every mode', async () => {
+      for (const mode of ['vector', 'text', 'hybrid']) {
+        const de = await request(t.url).post('/collections/kb/search').send({ query: 'Konto geschlossen money', mode, filter: { lang: 'de' } }).expect(200);
+        expect(de.body.results.map((r: { id: string }) => r.id)).toEqual(['konto']);
+        const within = await request(t.url).post('/collections/kb/search').send({ query: 'money shipping days', mode, top_k: 10, filter: { section: { $in: ['billing', 'delivery'] } } }).expect(200);
+        expect(within.body.results.map((r: { id: string }) => r.id).sort()).toEqual(['refunds', 'shipping']);
+        const none = await request(t.url).post('/collections/kb/search').send({ query: 'money', mode, filter: { colour: 'red' } }).expect(200);
+        expect(none.body.results).toEqual([]);
+      }
+    });
+
+    it.each([
+      [{ section: { $gt: 1 } }, 'filter.section'],
+      [{ section: { a: { b: 1 } } }, 'filter.section'],
+      [{ $or: [] }, 'filter.$or'],
+      [['billing'], 'filter'],
+      [{ section: { $in: [] } }, 'filter.section.$in'],
+    ])('a bad filter %j is 400 naming %s', async (filter, param) => {
+      const res = await request(t.url).post('/collections/kb/search').send({ query: 'money', filter }).expect(400);
+      expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param, code: 'invalid_filter' });
+    });
+
+    it('refuses an empty query (400) and an unknown collection (404)', async () => {
+      expect((await request(t.url).post('/collections/kb/search').send({ query: '  ' }).expect(400)).body.error.param).toBe('query');
+      await request(t.url).post('/collections/none/search').send({ query: 'x' }).expect(404);
+    });
+
+    it('keeps SQL-looking text and metadata as plain data and finds them', async () => {
+      const res = await request(t.url)
+        .post('/collections/kb/search')
+        .send({ query: 'DROP TABLE', mode: 'text', filter: { "k'); DELETE FROM retrieval_documents;--": "' OR '1'='1" } })
+        .expect(200);
+      expect(res.body.results).toEqual([expect.objectContaining({ id: 'evil', text: DOCS[3].text, metadata: DOCS[3].metadata })]);
+      expect((await request(t.url).get('/collections/kb').expect(200)).body).toMatchObject({ documents: 4 });
+    });
+
+    it('keeps /health fast while ingesting and searching (generous bound; the tight one is the benchmark)', async () => {
+      await request(t.url).post('/collections').send({ name: 'busy' }).expect(201);
+      const work = (async () => {
+        for (let round = 0; round < 4; round++) {
+          const documents = Array.from({ length: 200 }, (_, i) => ({ id: `b${round}-${i}`, text: `Busy document ${round} ${i}. ${'Filler sentence here. '.repeat(20)}` }));
+          await request(t.url).post('/collections/busy/documents').send({ documents, chunking: { size: 120, overlap: 0 } }).expect(200);
+          await Promise.all(Array.from({ length: 20 }, (_, i) => request(t.url).post('/collections/busy/search').send({ query: `busy ${i}` }).expect(200)));
+        }
+      })();
+      let done = false;
+      void work.finally(() => (done = true));
+      const latencies: number[] = [];
+      while (!done) {
+        const started = performance.now();
+        await fetch(`${t.url}/health`).then((r) => r.text());
+        latencies.push(performance.now() - started);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await work;
+      latencies.sort((a, b) => a - b);
+      const p99 = latencies[Math.floor(latencies.length * 0.99)];
+      expect(latencies.length).toBeGreaterThan(20);
+      expect(p99).toBeLessThan(250);
+      expect(fake.counters.embeddingInputs).toBeGreaterThan(0);
+    });
+  });
+
+  describe('the embedded store', () => {
+    it('keeps collections and documents across a restart of the app', async () => {
+      const restartDir = tempDir();
+      try {
+        const first = await startTestApp({ ...env(), DATA_DIR: restartDir });
+        await request(first.url).post('/collections').send({ name: 'durable', model: null }).expect(201);
+        await request(first.url).post('/collections/durable/documents').send({ documents: [{ id: 'kept', text: 'Written before the restart.' }] }).expect(200);
+        await first.close();
+        const second = await startTestApp({ ...env(), DATA_DIR: restartDir });
+        try {
+          expect((await request(second.url).get('/collections/durable').expect(200)).body).toMatchObject({ documents: 1, chunks: 1 });
+          const hit = await request(second.url).post('/collections/durable/search').send({ query: 'restart' }).expect(200);
+          expect(hit.body.results).toEqual([expect.objectContaining({ id: 'kept', text: 'Written before the restart.' })]);
+        } finally {
+          await second.close();
+        }
+      } finally {
+        rmSync(restartDir, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a second process on the same DATA_DIR at start-up, saying why', async () => {
+      const child = spawn(process.execPath, [resolve('dist', 'main.js')], {
+        env: { ...process.env, DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', RETRIEVAL_ENABLED: 'true', ALLOW_REMOTE_MODELS: 'false', CLASSIFIER_THREADS: '1', LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((done) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('exit', (exitCode) => {
+          clearTimeout(timer);
+          done(exitCode);
+        });
+      });
+      expect(code).toBe(1);
+      expect(output).toMatch(new RegExp(`DATA_DIR ${dir.replace(/[/.]/g, '\\$&')} is in use by another ballast process \\(pid ${process.pid}\\)`));
+      // The first owner still serves.
+      await request(t.url).get('/collections').expect(200);
+    });
+  });
+});
+
+describe('retrieval: a text-only collection with no upstream key at all', () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDir();
+    t = await startTestApp({ RETRIEVAL_ENABLED: 'true', DATA_DIR: dir, OPENAI_API_KEY: '' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ingests and searches (text is the default mode); vector mode is 400, an embedding collection 503 not configured', async () => {
+    await request(t.url).post('/collections').send({ name: 'plain', model: null }).expect(201);
+    const ingest = await request(t.url).post('/collections/plain/documents').send({ documents: [{ id: 'r', text: 'Refunds: your money back in 30 days.' }] }).expect(200);
+    expect(ingest.body).toEqual({ collection: 'plain', documents: [{ id: 'r', chunks: 1 }], embedded_chunks: 0 });
+    const res = await request(t.url).post('/collections/plain/search').send({ query: 'how do I get my money back' }).expect(200);
+    expect(res.body).toEqual({ mode: 'text', results: [expect.objectContaining({ id: 'r', chunk: 0 })] });
+    const vector = await request(t.url).post('/collections/plain/search').send({ query: 'money', mode: 'vector' }).expect(400);
+    expect(vector.body.error).toMatchObject({ param: 'mode', code: 'text_only_collection' });
+    await request(t.url).post('/collections').send({ name: 'needs-key' }).expect(201);
+    const noKey = await request(t.url).post('/collections/needs-key/documents').send({ documents: [{ text: 'x' }] }).expect(503);
+    expect(noKey.body.error.type).toBe('not_configured_error');
+  });
+});
+
+describe('retrieval: a vector store that cannot be reached fails only the retrieval routes', () => {
+  let t: TestApp;
+  let fake: FakeUpstream;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start({ embeddingDims: DIMS });
+    const port = await closedPort();
+    t = await startTestApp({
+      RETRIEVAL_ENABLED: 'true',
+      DATABASE_URL: `postgres://ballast:secret-pw@127.0.0.1:${port}/ballast`,
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: FAKE_UPSTREAM_KEY,
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  it('answers 503 store_unavailable with the reason on retrieval routes; /health, /ready and /embeddings still serve', async () => {
+    const res = await request(t.url).post('/collections').send({ name: 'x' }).expect(503);
+    expect(res.body.error).toMatchObject({ type: 'store_unavailable_error', code: 'store_unavailable' });
+    expect(res.body.error.message).toMatch(/ECONNREFUSED/);
+    expect(res.body.error.message).not.toMatch(/secret-pw/);
+    expect(res.headers['retry-after']).toBe('5');
+    await request(t.url).post('/collections/x/search').send({ query: 'q' }).expect(503);
+    await request(t.url).get('/health').expect(200);
+    // Readiness may wait on the classifier model here; the store is reported, never a reason to fail it.
+    const ready = await request(t.url).get('/ready');
+    expect(Object.keys(ready.body.error)).not.toContain('vector_store');
+    expect(ready.body.details.vector_store).toMatchObject({ status: 'up', state: 'down', backend: 'postgres', available: false, message: expect.stringMatching(/ECONNREFUSED/) });
+    await request(t.url).post('/embeddings').send({ texts: ['still works'] }).expect(200);
+  });
+});
