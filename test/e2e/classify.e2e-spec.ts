@@ -99,6 +99,7 @@ describe('POST /classify with the fixture model', () => {
       classifier_queue: { status: 'up', queued: 0, limit: 1024, expectedWaitMs: null, maxWaitMs: 500, batchesInFlight: 0, threads: 1, workerRestarts: expect.any(Number) },
       upstream: { status: 'up', configured: false, upstreams: [{ name: 'default', baseUrl: 'https://api.openai.com/v1', configured: false, breaker: 'closed' }], retryBudget: expect.objectContaining({ ratio: 0.2 }) },
       redis: { status: 'up', configured: false }, // no REDIS_URL: everything in process, nothing to check
+      vector_store: { status: 'up', state: 'off', backend: 'embedded', available: false }, // RETRIEVAL_ENABLED=false in tests unless asked
       lifecycle: { status: 'up', draining: false },
     });
   });
