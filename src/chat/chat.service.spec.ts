@@ -5,11 +5,13 @@ import { AppConfig } from '../config/app-config.js';
 import { validateEnvironment } from '../config/environment.loader.js';
 import { UpstreamFailureError } from '../upstream/errors/upstream-failure.error.js';
 import { UpstreamClient, UpstreamEventStream } from '../upstream/upstream.client.js';
+import { SearchService } from '../retrieval/search.service.js';
 import { ChatService } from './chat.service.js';
-import { ChatDeltaDto } from './dto/chat-response.dto.js';
+import { ChatDeltaDto, ChatSourcesEventDto } from './dto/chat-response.dto.js';
 import { ChatRequestDto } from './dto/chat-request.dto.js';
 
 type PostJson = (path: string, body: unknown, ctx: RequestContext) => Promise<unknown>;
+type Search = SearchService['search'];
 type PostStream = (path: string, body: unknown, ctx: RequestContext) => Promise<UpstreamEventStream>;
 
 function fakeUpstream(): { upstream: UpstreamClient; postJson: jest.Mock<PostJson>; postStream: jest.Mock<PostStream> } {
@@ -26,9 +28,9 @@ async function* events(...data: string[]): AsyncGenerator<string> {
   for (const item of data) yield item;
 }
 
-async function collect(source: AsyncIterable<ChatDeltaDto>): Promise<string[]> {
+async function collect(source: AsyncIterable<ChatDeltaDto | ChatSourcesEventDto>): Promise<string[]> {
   const out: string[] = [];
-  for await (const delta of source) out.push(delta.content);
+  for await (const delta of source) out.push('content' in delta ? delta.content : JSON.stringify(delta));
   return out;
 }
 
@@ -40,11 +42,13 @@ describe(ChatService.name, () => {
   let postJson: jest.Mock<PostJson>;
   let postStream: jest.Mock<PostStream>;
   let service: ChatService;
+  let search: jest.Mock<Search>;
   let ctx: RequestContext;
 
   beforeEach(() => {
     ({ upstream, postJson, postStream } = fakeUpstream());
-    service = new ChatService(upstream, config);
+    search = jest.fn<Search>();
+    service = new ChatService(upstream, config, { search } as unknown as SearchService);
     ctx = RequestContext.detached();
   });
 
@@ -171,7 +175,7 @@ describe(ChatService.name, () => {
 
     it('yields deltas shaped { content }', async () => {
       postStream.mockResolvedValue(events(chunk('a')));
-      const received: ChatDeltaDto[] = [];
+      const received: Array<ChatDeltaDto | ChatSourcesEventDto> = [];
       for await (const delta of await service.stream(request(), ctx)) received.push(delta);
       expect(received).toStrictEqual([{ content: 'a' }]);
     });
@@ -180,7 +184,7 @@ describe(ChatService.name, () => {
       postStream.mockResolvedValue(events(chunk('ok'), '{"choices": [', chunk('never')));
       const received: string[] = [];
       const consume = async (): Promise<void> => {
-        for await (const delta of await service.stream(request(), ctx)) received.push(delta.content);
+        for await (const delta of await service.stream(request(), ctx)) received.push((delta as ChatDeltaDto).content);
       };
       const result = consume();
       await expect(result).rejects.toBeInstanceOf(UpstreamFailureError);
@@ -239,10 +243,74 @@ describe(ChatService.name, () => {
       }
       postStream.mockResolvedValue(source());
       for await (const delta of await service.stream(request(), ctx)) {
-        expect(delta.content).toBe('a');
+        expect((delta as ChatDeltaDto).content).toBe('a');
         break;
       }
       expect(closed).toBe(true);
+    });
+  });
+
+  describe('grounded (retrieval)', () => {
+    const passages = {
+      mode: 'hybrid' as const,
+      results: [
+        { id: 'refunds', chunk: 0, text: 'Money back within 30 days.', metadata: { section: 'billing' }, score: 0.03 },
+        { id: 'shipping', chunk: 2, text: 'Shipping takes 3 days.', metadata: {}, score: 0.01 },
+      ],
+    };
+    const grounded = (): ChatRequestDto =>
+      request({
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello' },
+          { role: 'user', content: 'How do I get a refund?' },
+        ],
+        retrieval: { collection: 'kb', top_k: 2, filter: { lang: 'en' } },
+      });
+
+    it('searches with the last user message and gives the passages to the model after the leading system messages', async () => {
+      search.mockResolvedValue(passages);
+      postJson.mockResolvedValue({ model: 'm', choices: [{ message: { content: 'Within 30 days [1].' } }] });
+      const answer = await service.complete(grounded(), ctx);
+      expect(search).toHaveBeenCalledWith('kb', { query: 'How do I get a refund?', top_k: 2, filter: { lang: 'en' } }, ctx, 'retrieval.');
+      const sent = (postJson.mock.calls[0][1] as { messages: Array<{ role: string; content: string }> }).messages;
+      expect(sent.map((m) => m.role)).toEqual(['system', 'system', 'user', 'assistant', 'user']);
+      expect(sent[1].content).toMatch(/answer the user using only the passages below.*cite/i);
+      expect(sent[1].content).toContain('[1] (document "refunds", chunk 0)\nMoney back within 30 days.');
+      expect(sent[1].content).toContain('[2] (document "shipping", chunk 2)');
+      expect(answer).toEqual({
+        content: 'Within 30 days [1].',
+        model: 'm',
+        sources: [
+          { id: 'refunds', chunk: 0, score: 0.03, metadata: { section: 'billing' } },
+          { id: 'shipping', chunk: 2, score: 0.01, metadata: {} },
+        ],
+      });
+    });
+
+    it('streams the sources in one event before the first token', async () => {
+      search.mockResolvedValue(passages);
+      postStream.mockResolvedValue(events(chunk('A'), chunk('B')));
+      const received: Array<ChatDeltaDto | ChatSourcesEventDto> = [];
+      for await (const event of await service.stream(grounded(), ctx)) received.push(event);
+      expect(received[0]).toEqual({ sources: [expect.objectContaining({ id: 'refunds' }), expect.objectContaining({ id: 'shipping' })] });
+      expect(received.slice(1)).toEqual([{ content: 'A' }, { content: 'B' }]);
+    });
+
+    it('does not call the upstream when the search fails (e.g. unknown collection)', async () => {
+      const missing = new Error('no collection');
+      search.mockRejectedValue(missing);
+      await expect(service.complete(grounded(), ctx)).rejects.toBe(missing);
+      await expect(service.stream(grounded(), ctx)).rejects.toBe(missing);
+      expect(postJson).not.toHaveBeenCalled();
+      expect(postStream).not.toHaveBeenCalled();
+    });
+
+    it('without retrieval, never searches and sends the messages unchanged', async () => {
+      postJson.mockResolvedValue({ model: 'm', choices: [{ message: { content: 'x' } }] });
+      await expect(service.complete(request(), ctx)).resolves.not.toHaveProperty('sources');
+      expect(search).not.toHaveBeenCalled();
     });
   });
 });

@@ -4,8 +4,12 @@ import { AppConfig } from '../config/app-config.js';
 import { UpstreamFailureError } from '../upstream/errors/upstream-failure.error.js';
 import { malformedUpstreamResponse } from '../upstream/upstream-error.mapper.js';
 import { UpstreamClient, UpstreamEventStream } from '../upstream/upstream.client.js';
+import { InvalidRequestError } from '../common/errors/index.js';
+import { SearchService } from '../retrieval/search.service.js';
+import { ChatMessageDto } from './dto/chat-message.dto.js';
 import { ChatRequestDto } from './dto/chat-request.dto.js';
-import { ChatDeltaDto, ChatResponseDto, UsageDto } from './dto/chat-response.dto.js';
+import { ChatDeltaDto, ChatResponseDto, ChatSourceDto, ChatSourcesEventDto, UsageDto } from './dto/chat-response.dto.js';
+import { groundingMessage, withGrounding } from './grounding.js';
 
 interface CompletionBody {
   model?: unknown;
@@ -23,26 +27,50 @@ export class ChatService {
   constructor(
     private readonly upstream: UpstreamClient,
     private readonly config: AppConfig,
+    private readonly search: SearchService,
   ) {}
 
   async complete(dto: ChatRequestDto, ctx: RequestContext): Promise<ChatResponseDto> {
-    const body = await this.upstream.postJson<CompletionBody>('/chat/completions', this.upstreamBody(dto, false), ctx);
+    const grounded = await this.ground(dto, ctx);
+    const body = await this.upstream.postJson<CompletionBody>('/chat/completions', this.upstreamBody(dto, grounded.messages, false), ctx);
     const message = Array.isArray(body?.choices) ? body.choices[0]?.message : undefined;
     if (!message) throw malformedUpstreamResponse('no choices[0].message in the completion');
     // content is null when the model answers with tool calls only; we relay that as empty text.
     const content = message.content ?? '';
     if (typeof content !== 'string') throw malformedUpstreamResponse('choices[0].message.content is not a string');
     const model = typeof body.model === 'string' ? body.model : this.modelFor(dto);
-    return body.usage ? { content, model, usage: body.usage } : { content, model };
+    const response: ChatResponseDto = body.usage ? { content, model, usage: body.usage } : { content, model };
+    if (grounded.sources) response.sources = grounded.sources;
+    return response;
   }
 
-  /** Resolves when the upstream has accepted the stream; then yields one delta per upstream token. */
-  async stream(dto: ChatRequestDto, ctx: RequestContext): Promise<AsyncIterable<ChatDeltaDto>> {
-    const events = await this.upstream.postStream('/chat/completions', this.upstreamBody(dto, true), ctx);
-    return this.deltas(events);
+  /**
+   * Resolves when the upstream has accepted the stream; then yields one delta per upstream token
+   * (with `retrieval`, the sources first, in one event).
+   */
+  async stream(dto: ChatRequestDto, ctx: RequestContext): Promise<AsyncIterable<ChatDeltaDto | ChatSourcesEventDto>> {
+    const grounded = await this.ground(dto, ctx);
+    const events = await this.upstream.postStream('/chat/completions', this.upstreamBody(dto, grounded.messages, true), ctx);
+    return this.deltas(events, grounded.sources);
   }
 
-  private async *deltas(events: UpstreamEventStream): AsyncGenerator<ChatDeltaDto> {
+  /** With `retrieval`: passages for the last user message, searched through retrieval's SearchService. */
+  private async ground(dto: ChatRequestDto, ctx: RequestContext): Promise<{ messages: ChatMessageDto[]; sources?: ChatSourceDto[] }> {
+    const retrieval = dto.retrieval;
+    if (!retrieval) return { messages: dto.messages };
+    const question = dto.messages.findLast((m) => m.role === 'user');
+    if (!question || question.content.trim().length === 0) {
+      throw new InvalidRequestError('retrieval needs a non-empty user message to search with', { param: 'messages' });
+    }
+    const query: Parameters<SearchService['search']>[1] = { query: question.content, filter: retrieval.filter };
+    if (retrieval.top_k !== undefined && retrieval.top_k !== null) query.top_k = retrieval.top_k;
+    const found = await this.search.search(retrieval.collection, query, ctx, 'retrieval.');
+    const sources = found.results.map(({ id, chunk, score, metadata }) => ({ id, chunk, score, metadata }));
+    return { messages: withGrounding(dto.messages, groundingMessage(found.results)), sources };
+  }
+
+  private async *deltas(events: UpstreamEventStream, sources?: ChatSourceDto[]): AsyncGenerator<ChatDeltaDto | ChatSourcesEventDto> {
+    if (sources) yield { sources };
     for await (const data of events) {
       let parsed: unknown;
       try {
@@ -61,8 +89,8 @@ export class ChatService {
     }
   }
 
-  private upstreamBody(dto: ChatRequestDto, stream: boolean): Record<string, unknown> {
-    const body: Record<string, unknown> = { model: this.modelFor(dto), messages: dto.messages };
+  private upstreamBody(dto: ChatRequestDto, messages: ChatMessageDto[], stream: boolean): Record<string, unknown> {
+    const body: Record<string, unknown> = { model: this.modelFor(dto), messages };
     if (dto.temperature !== undefined) body.temperature = dto.temperature;
     if (dto.max_tokens !== undefined) body.max_tokens = dto.max_tokens;
     if (stream) body.stream = true;

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { FakeUpstream, fakeEmbedding } from '../support/fake-upstream.js';
 import { closedPort } from '../support/ports.js';
+import { postSse } from '../support/sse-client.js';
 import { FAKE_UPSTREAM_KEY, startTestApp, TestApp } from '../support/test-app.js';
 
 jest.setTimeout(180_000);
@@ -229,6 +230,63 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       expect(latencies.length).toBeGreaterThan(20);
       expect(p99).toBeLessThan(250);
       expect(fake.counters.embeddingInputs).toBeGreaterThan(0);
+    });
+  });
+
+  describe('grounded chat', () => {
+    const chatMessages = (fakeUpstream: FakeUpstream): Array<{ role: string; content: string }> => {
+      const chat = fakeUpstream.requests.filter((r) => r.path === '/v1/chat/completions');
+      return (chat[chat.length - 1].body as { messages: Array<{ role: string; content: string }> }).messages;
+    };
+    beforeAll(async () => {
+      fake.reset({ embeddingDims: DIMS });
+      await request(t.url).post('/collections').send({ name: 'help' }).expect(201);
+      await request(t.url)
+        .post('/collections/help/documents')
+        .send({
+          documents: [
+            { id: 'refunds', text: 'Refunds: we send your money back within 30 days of a return.', metadata: { lang: 'en' } },
+            { id: 'shipping', text: 'Shipping takes three to five working days.', metadata: { lang: 'en' } },
+            { id: 'konto', text: 'Geld zurück innerhalb von 30 Tagen.', metadata: { lang: 'de' } },
+          ],
+        })
+        .expect(200);
+    });
+
+    it('/chat/complete: the passages reach the upstream in a system message; the answer carries sources', async () => {
+      const res = await request(t.url)
+        .post('/chat/complete')
+        .send({ messages: [{ role: 'user', content: 'How do I get my money back?' }], retrieval: { collection: 'help', top_k: 2, filter: { lang: 'en' } } })
+        .expect(200);
+      expect(res.body.content).toBe('Echo: How do I get my money back?');
+      expect(res.body.sources).toHaveLength(2);
+      expect(res.body.sources[0]).toEqual({ id: 'refunds', chunk: 0, score: expect.any(Number), metadata: { lang: 'en' } });
+      const sent = chatMessages(fake);
+      expect(sent.map((m) => m.role)).toEqual(['system', 'user']);
+      expect(sent[0].content).toMatch(/Cite the passages/);
+      expect(sent[0].content).toContain('[1] (document "refunds", chunk 0)\nRefunds: we send your money back within 30 days of a return.');
+      expect(sent[0].content).not.toContain('Geld');
+    });
+
+    it('/chat/stream: one sources event before the first token, then the tokens', async () => {
+      const res = await postSse(`${t.url}/chat/stream`, { messages: [{ role: 'user', content: 'money back please' }], retrieval: { collection: 'help', top_k: 1 } });
+      expect(res.status).toBe(200);
+      const data = res.frames.filter((f) => f.event === 'message').map((f) => f.data);
+      expect(JSON.parse(data[0])).toEqual({ sources: [expect.objectContaining({ id: 'refunds', chunk: 0 })] });
+      expect(data.slice(1, -1).map((d) => (JSON.parse(d) as { content: string }).content).join('')).toBe('Echo: money back please');
+      expect(data[data.length - 1]).toBe('[DONE]');
+      expect(chatMessages(fake)[0].content).toContain('Refunds: we send your money back');
+    });
+
+    it('without retrieval nothing changes; an unknown collection is 404 before any upstream call; a bad filter 400', async () => {
+      const plain = await request(t.url).post('/chat/complete').send({ messages: [{ role: 'user', content: 'hi' }] }).expect(200);
+      expect(plain.body).not.toHaveProperty('sources');
+      expect(chatMessages(fake)).toEqual([{ role: 'user', content: 'hi' }]);
+      const chatsBefore = fake.counters.chat;
+      await request(t.url).post('/chat/complete').send({ messages: [{ role: 'user', content: 'hi' }], retrieval: { collection: 'nope' } }).expect(404);
+      const bad = await request(t.url).post('/chat/stream').send({ messages: [{ role: 'user', content: 'hi' }], retrieval: { collection: 'help', filter: { lang: { $regex: 'x' } } } }).expect(400);
+      expect(bad.body.error).toMatchObject({ param: 'retrieval.filter.lang', code: 'invalid_filter' });
+      expect(fake.counters.chat).toBe(chatsBefore);
     });
   });
 

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ChatMessageDto } from './chat-message.dto.js';
 
+export class ChatRetrievalDto {
+  @ApiProperty({ description: 'Collection to search for passages (with the last user message as the query)', example: 'help-center' })
+  collection!: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 5, example: 4, type: 'integer' })
+  top_k?: number;
+
+  @ApiPropertyOptional({ description: 'Metadata filter, as in search: `{"key": value}`, `{"key": {"$in": [...]}}`', example: { lang: 'en' } })
+  filter?: Record<string, unknown>;
+}
+
 /**
  * Documentation (OpenAPI) of a chat request. The rules are enforced by the route schema
  * CHAT_REQUEST_SCHEMA (chat-request.schema.ts, ajv in Fastify), not by class-validator.
@@ -25,4 +36,10 @@ export class ChatRequestDto {
 
   @ApiPropertyOptional({ minimum: 1, example: 256, type: 'integer' })
   max_tokens?: number;
+
+  @ApiPropertyOptional({
+    type: ChatRetrievalDto,
+    description: 'Grounded answer: passages found for the last user message go to the model, which is told to answer from them and cite them; the answer carries `sources`',
+  })
+  retrieval?: ChatRetrievalDto;
 }

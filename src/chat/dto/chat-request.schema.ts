@@ -29,5 +29,16 @@ export const CHAT_REQUEST_SCHEMA = {
     model: { type: ['string', 'null'], minLength: 1 },
     temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
     max_tokens: { type: ['integer', 'null'], minimum: 1 },
+    retrieval: {
+      type: ['object', 'null'],
+      required: ['collection'],
+      additionalProperties: false,
+      properties: {
+        collection: { type: 'string', minLength: 1 },
+        top_k: { type: ['integer', 'null'], minimum: 1, maximum: 100 },
+        // Checked by retrieval's filter parser (400 naming the key), like the search route's filter.
+        filter: {},
+      },
+    },
   },
 } as const;

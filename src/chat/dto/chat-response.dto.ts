@@ -6,6 +6,13 @@ export class UsageDto {
   @ApiProperty({ example: 18 }) total_tokens!: number;
 }
 
+export class ChatSourceDto {
+  @ApiProperty({ description: 'Document id', example: 'refund-policy' }) id!: string;
+  @ApiProperty({ example: 0 }) chunk!: number;
+  @ApiProperty({ example: 0.032 }) score!: number;
+  @ApiProperty({ example: { section: 'billing' } }) metadata!: Record<string, unknown>;
+}
+
 export class ChatResponseDto {
   @ApiProperty({ example: 'Hello there, nice to meet!' })
   content!: string;
@@ -15,6 +22,14 @@ export class ChatResponseDto {
 
   @ApiPropertyOptional({ type: UsageDto })
   usage?: UsageDto;
+
+  @ApiPropertyOptional({ type: [ChatSourceDto], description: 'With `retrieval`: the passages given to the model, numbered [1], [2], ... in that order' })
+  sources?: ChatSourceDto[];
+}
+
+/** With `retrieval`, a stream's first event (before any token). */
+export class ChatSourcesEventDto {
+  @ApiProperty({ type: [ChatSourceDto] }) sources!: ChatSourceDto[];
 }
 
 export class ChatDeltaDto {
