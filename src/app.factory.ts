@@ -7,6 +7,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { createRootLogger } from './common/logging/logger.factory.js';
 import { PinoNestLogger } from './common/logging/pino-nest.logger.js';
 import { lazyRequestLoggerFactory } from './common/logging/request-logger.js';
+import { refuseOversizedBeforeUpload } from './common/http/oversized-body.js';
 import { registerRequestLifecycle } from './common/http/request-lifecycle.js';
 import { AJV_OPTIONS } from './common/http/schema-validation.js';
 import { createValidationPipe } from './common/http/validation.pipe.js';
@@ -66,6 +67,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
 
   const fastify = app.getHttpAdapter().getInstance();
+  refuseOversizedBeforeUpload(app.getHttpServer(), config.server.bodyLimitBytes);
   const metrics = app.get(MetricsService);
   const tracker = app.get(RequestTracker);
   registerRequestLifecycle(fastify, {

@@ -65,7 +65,7 @@ describe(AppConfig.name, () => {
         SSE_HEARTBEAT_MS: 60,
       }),
     );
-    expect(config.server).toEqual({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 4096, logLevel: 'warn', logFormat: 'json', shutdownGraceMs: 5 });
+    expect(config.server).toEqual({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 4096, linger: { maxMs: 5000, maxBytes: 67_108_864 }, logLevel: 'warn', logFormat: 'json', shutdownGraceMs: 5 });
     expect(config.upstream).toEqual({
       baseUrl: 'https://api.openai.com/v1',
       apiKey: undefined,

@@ -7,6 +7,8 @@ export class AppConfig {
     port: number;
     host: string;
     bodyLimitBytes: number;
+    /** The lingering close after a 413: read and discard the rest of the body for at most this long / this much. */
+    linger: { maxMs: number; maxBytes: number };
     logLevel: LogLevel;
     logFormat: LogFormat;
     shutdownGraceMs: number;
@@ -119,6 +121,7 @@ export class AppConfig {
       port: env.PORT,
       host: env.HOST,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      linger: { maxMs: env.BODY_LINGER_MS, maxBytes: env.BODY_LINGER_MAX_BYTES },
       logLevel: env.LOG_LEVEL,
       logFormat: env.LOG_FORMAT,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,

@@ -40,6 +40,14 @@ export class EnvironmentSchema {
   @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
   BODY_LIMIT_BYTES: number = 1_048_576;
 
+  /** After a 413, how long (ms) the rest of the body is read and discarded so the client can read the answer; then the socket is closed. */
+  @IsInt() @Min(0) @Max(600_000)
+  BODY_LINGER_MS: number = 5000;
+
+  /** After a 413, most bytes of the rest of the body read and discarded before the socket is closed. */
+  @IsInt() @Min(0) @Max(1024 * 1024 * 1024)
+  BODY_LINGER_MAX_BYTES: number = 64 * 1024 * 1024;
+
   @IsIn(LOG_LEVELS) @trimmed()
   LOG_LEVEL: LogLevel = 'info';
 

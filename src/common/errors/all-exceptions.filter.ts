@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
+import { lingerAfterEarlyAnswer } from '../http/oversized-body.js';
 import { ClientClosedError } from './client-closed.error.js';
 import { ErrorResponse, toErrorResponse } from './error-response.js';
 
@@ -21,6 +22,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const response = toErrorResponse(error, { bodyLimitBytes: this.config.server.bodyLimitBytes });
     if (response.status >= 500 && response.body.error.type === 'internal_error') this.logUnexpected(error);
+    // A body refused before it was read: let the client finish sending it so it can read the 413.
+    if (response.status === 413) lingerAfterEarlyAnswer(reply, this.config.server.linger);
     sendError(reply, response);
   }
 
