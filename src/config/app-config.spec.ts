@@ -90,7 +90,9 @@ describe(AppConfig.name, () => {
       concurrency: 4,
       maxInputs: 2048,
       maxTextChars: 32_768,
-      cacheSize: 10_000,
+      cacheSize: 100_000,
+      cacheMaxBytes: 2 * 1024 ** 3,
+      upstreamBase64: true,
       coalesceMs: 2,
     });
   });

@@ -75,6 +75,10 @@ export class AppConfig {
     maxTextChars: number;
     /** Entries in the (model, text) LRU cache; 0 turns it off. */
     cacheSize: number;
+    /** Bytes that cache may hold. */
+    cacheMaxBytes: number;
+    /** Ask the upstream for base64 when the caller wants base64. */
+    upstreamBase64: boolean;
     /** Window in which concurrent calls share upstream batches; 0 turns coalescing off. */
     coalesceMs: number;
   };
@@ -172,6 +176,8 @@ export class AppConfig {
       maxInputs: env.EMBEDDINGS_MAX_INPUTS,
       maxTextChars: env.EMBEDDINGS_MAX_TEXT_CHARS,
       cacheSize: env.EMBEDDINGS_CACHE_SIZE,
+      cacheMaxBytes: env.EMBEDDINGS_CACHE_MAX_BYTES,
+      upstreamBase64: env.EMBEDDINGS_UPSTREAM_BASE64,
       coalesceMs: env.EMBEDDINGS_COALESCE_MS,
     };
     this.retrieval = {

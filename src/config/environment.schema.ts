@@ -188,8 +188,17 @@ export class EnvironmentSchema {
   @IsInt() @Min(1) @Max(1_000_000)
   EMBEDDINGS_MAX_TEXT_CHARS: number = 32_768;
 
+  /** Most vectors in the cache (0 = no cache); EMBEDDINGS_CACHE_MAX_BYTES bounds it too. */
   @IsInt() @Min(0) @Max(10_000_000)
-  EMBEDDINGS_CACHE_SIZE: number = 10_000;
+  EMBEDDINGS_CACHE_SIZE: number = 100_000;
+
+  /** Most bytes the cache holds (vectors as bytes, ~6-20 KB per 1536-dim vector): ~100k such vectors. */
+  @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
+  EMBEDDINGS_CACHE_MAX_BYTES: number = 2 * 1024 * 1024 * 1024;
+
+  /** Base64 calls ask the upstream for base64 too (falls back to float by itself if the upstream refuses). */
+  @IsBoolean() @booleanString()
+  EMBEDDINGS_UPSTREAM_BASE64: boolean = true;
 
   @IsInt() @Min(0) @Max(1000)
   EMBEDDINGS_COALESCE_MS: number = 2;

@@ -4,12 +4,6 @@ export interface EmbeddingSpec {
   dimensions?: number;
 }
 
-/** One text's embedding and its share of the upstream's token count (undefined if it reported none). */
-export interface Embedded {
-  vector: number[];
-  tokens: number | undefined;
-}
-
 export function specKey(spec: EmbeddingSpec): string {
   return spec.dimensions === undefined ? spec.model : `${spec.model}#${spec.dimensions}`;
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
 import { RequestContext } from '../common/http/request-context.js';
@@ -23,7 +23,8 @@ export class EmbeddingsController {
       'EMBEDDINGS_BATCH_SIZE (at most EMBEDDINGS_CONCURRENCY in flight), shared with concurrent calls. Vectors come back in input order.',
   })
   @ApiResponse({ status: 200, type: EmbeddingsResponseDto })
-  embed(@Body() dto: EmbeddingsRequestDto, @Ctx() ctx: RequestContext): Promise<EmbeddingsResponseDto> {
-    return this.embeddings.embed({ texts: dto.texts, model: dto.model }, ctx);
+  @Header('content-type', 'application/json; charset=utf-8')
+  embed(@Body() dto: EmbeddingsRequestDto, @Ctx() ctx: RequestContext): Promise<Buffer> {
+    return this.embeddings.answer({ texts: dto.texts, model: dto.model }, ctx);
   }
 }

@@ -1,13 +1,17 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { MicroBatcher } from '../common/batching/micro-batcher.js';
+import { answerBody } from '../common/buffers/scratch-buffers.js';
 import { RequestContext } from '../common/http/request-context.js';
+import { TimeSlice } from '../common/scheduling/time-slice.js';
 import { checkTexts, TextLimits } from '../common/validation/check-texts.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { EmbeddingCache } from './embedding.cache.js';
-import { Embedded, EmbeddingSpec, specKey } from './embedding.types.js';
-import { EmbeddingsUpstream } from './embeddings.upstream.js';
+import { EmbeddingSpec, specKey } from './embedding.types.js';
+import { EmbeddingsUpstream, WireFormat } from './embeddings.upstream.js';
+import { StoredVector } from './stored-vector.js';
+import { nativeAnswer } from './wire/embeddings-answer.writer.js';
 
 export interface EmbedRequest {
   texts: readonly unknown[];
@@ -15,24 +19,33 @@ export interface EmbedRequest {
   dimensions?: number;
   /** The request field the texts came from, for error messages (`texts`, `input`). */
   field?: string;
+  /** The form the caller will read the vectors in (default float): that form is made ready in every vector. */
+  format?: WireFormat;
 }
 
 export interface EmbedResult {
-  embeddings: number[][];
+  /** One per input, in input order, holding the requested form (`jsonBytes()` for float, `float32Bytes()` for base64). */
+  embeddings: StoredVector[];
   model: string;
   /** Tokens of the inputs as the upstream counted them (cached texts included); absent if it did not say. */
   usage?: { prompt_tokens: number; total_tokens: number };
+}
+
+/** One lane of the batcher: an embedding space and the wire format its upstream requests use. */
+interface BatchSpec {
+  spec: EmbeddingSpec;
+  wire: WireFormat;
 }
 
 /**
  * Embeds a batch of texts with as little upstream work as possible: duplicates in the call are
  * embedded once, the LRU cache answers texts seen before, and the rest go through the shared
  * batcher (batches of EMBEDDINGS_BATCH_SIZE, EMBEDDINGS_CONCURRENCY in flight, coalesced across
- * concurrent calls). Answers in input order.
+ * concurrent calls). Answers in input order, as bytes (StoredVector), never as parsed numbers.
  */
 @Injectable()
 export class EmbeddingsService implements OnModuleDestroy {
-  private readonly batcher: MicroBatcher<EmbeddingSpec, Embedded>;
+  private readonly batcher: MicroBatcher<BatchSpec, StoredVector>;
   private readonly limits: TextLimits;
 
   constructor(
@@ -43,27 +56,39 @@ export class EmbeddingsService implements OnModuleDestroy {
   ) {
     const { batchSize, concurrency, coalesceMs, maxInputs, maxTextChars } = config.embeddings;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'EMBEDDINGS_MAX_INPUTS', maxTextCharsKey: 'EMBEDDINGS_MAX_TEXT_CHARS' };
-    this.batcher = new MicroBatcher({ batchSize, concurrency, coalesceMs }, specKey, (spec, texts, ctx) => this.embedBatch(spec, texts, ctx));
+    this.batcher = new MicroBatcher(
+      { batchSize, concurrency, coalesceMs },
+      (lane) => `${specKey(lane.spec)}|${lane.wire}`,
+      (lane, texts, ctx) => this.embedBatch(lane, texts, ctx),
+    );
   }
 
   onModuleDestroy(): void {
     this.cache.clear();
   }
 
+  /** The `/embeddings` answer, serialised: `{embeddings, model, usage}`. */
+  async answer(request: EmbedRequest, ctx: RequestContext): Promise<Buffer> {
+    return answerBody(nativeAnswer(await this.embed(request, ctx)), ctx);
+  }
+
   async embed(request: EmbedRequest, ctx: RequestContext): Promise<EmbedResult> {
     const texts = checkTexts(request.texts, this.limits, request.field);
     const spec: EmbeddingSpec = { model: request.model ?? this.config.embeddings.defaultModel };
     if (request.dimensions !== undefined) spec.dimensions = request.dimensions;
+    const format = request.format ?? 'float';
 
     // One slot per distinct text; cache hits fill theirs now, the rest go to the batcher.
     const slotOf = new Map<string, number>();
-    const slots: Embedded[] = [];
+    const slots: StoredVector[] = [];
+    const slotTexts: string[] = [];
     const misses: string[] = [];
     const missSlots: number[] = [];
     for (const text of texts) {
       if (slotOf.has(text)) continue;
       const slot = slotOf.size;
       slotOf.set(text, slot);
+      slotTexts.push(text);
       const hit = this.cache.get(spec, text);
       if (hit) slots[slot] = hit;
       else {
@@ -76,13 +101,15 @@ export class EmbeddingsService implements OnModuleDestroy {
       this.metrics.embeddingsCache.inc({ result: 'miss' }, misses.length);
     }
     if (misses.length > 0) {
-      const fetched = await this.fetch(spec, misses, ctx);
-      fetched.forEach((embedded, i) => (slots[missSlots[i]] = embedded));
+      const fetched = await this.fetch({ spec, wire: this.upstream.wireFor(format) }, misses, ctx);
+      fetched.forEach((vector, i) => (slots[missSlots[i]] = vector));
     }
+    await this.makeReady(spec, slots, slotTexts, format);
 
     let tokens: number | undefined = 0;
     const embeddings = texts.map((text) => {
-      const { vector, tokens: share } = slots[slotOf.get(text)!];
+      const vector = slots[slotOf.get(text)!];
+      const share = vector.tokens;
       tokens = share === undefined || tokens === undefined ? undefined : tokens + share;
       return vector;
     });
@@ -94,10 +121,26 @@ export class EmbeddingsService implements OnModuleDestroy {
     return result;
   }
 
-  private async fetch(spec: EmbeddingSpec, texts: string[], ctx: RequestContext): Promise<Embedded[]> {
+  /**
+   * Gives every vector the form the caller reads (a float answer for a vector the upstream sent as
+   * base64, or the other way round), in slices of the event loop; the cache keeps the vector with
+   * both forms from then on, so the conversion is paid once per text.
+   */
+  private async makeReady(spec: EmbeddingSpec, slots: StoredVector[], texts: string[], format: WireFormat): Promise<void> {
+    const slice = new TimeSlice();
+    for (let i = 0; i < slots.length; i++) {
+      const vector = slots[i];
+      if (format === 'float' ? vector.hasJson : vector.hasFloat32) continue;
+      if (slice.spent()) await slice.pause();
+      slots[i] = vector.withBothForms();
+      this.cache.set(spec, texts[i], slots[i]);
+    }
+  }
+
+  private async fetch(lane: BatchSpec, texts: string[], ctx: RequestContext): Promise<StoredVector[]> {
     if (ctx.cancelled) throw RequestContext.cancellationError(ctx.cancelled);
     const started = performance.now();
-    const ticket = this.batcher.submit(spec, texts);
+    const ticket = this.batcher.submit(lane, texts);
     // A client that leaves takes its not-yet-sent texts out of the queue.
     const unsubscribe = ctx.onCancel((reason) => ticket.release(RequestContext.cancellationError(reason)));
     try {
@@ -113,11 +156,11 @@ export class EmbeddingsService implements OnModuleDestroy {
   }
 
   /** One upstream batch; what it brings back is cached even if the caller has gone meanwhile. */
-  private async embedBatch(spec: EmbeddingSpec, texts: string[], ctx: RequestContext): Promise<Embedded[]> {
+  private async embedBatch(lane: BatchSpec, texts: string[], ctx: RequestContext): Promise<StoredVector[]> {
     this.metrics.embeddingsUpstreamCalls.inc();
     this.metrics.embeddingsBatchSize.observe(texts.length);
-    const embedded = await this.upstream.embed(spec, texts, ctx);
-    embedded.forEach((value, i) => this.cache.set(spec, texts[i], value));
-    return embedded;
+    const vectors = await this.upstream.embed(lane.spec, texts, lane.wire, ctx);
+    vectors.forEach((vector, i) => this.cache.set(lane.spec, texts[i], vector));
+    return vectors;
   }
 }

@@ -1,55 +1,58 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { InvalidRequestError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
-import { malformedUpstreamResponse } from '../upstream/upstream-error.mapper.js';
+import { AppConfig } from '../config/app-config.js';
 import { UpstreamClient } from '../upstream/upstream.client.js';
-import { Embedded, EmbeddingSpec } from './embedding.types.js';
+import { EmbeddingSpec } from './embedding.types.js';
+import { StoredVector } from './stored-vector.js';
+import { parseEmbeddingsAnswer } from './wire/embeddings-answer.parser.js';
 
-interface EmbeddingsBody {
-  data?: Array<{ index?: unknown; embedding?: unknown }>;
-  usage?: { prompt_tokens?: unknown };
-}
+/** How vectors travel from the upstream: its float text (kept as written) or base64 float32. */
+export type WireFormat = 'float' | 'base64';
 
-/** One upstream `/embeddings` request for a batch of texts, its answer checked and put back in order. */
+/**
+ * One upstream `/embeddings` request for a batch of texts, its answer read from its bytes and put
+ * back in order. Base64 is asked for only when the caller wants base64 (its float32 bytes are the
+ * answer, 4x smaller than float text); an upstream that refuses `encoding_format` is asked for floats
+ * from then on (an answer in floats to a base64 request is read just as well).
+ */
 @Injectable()
 export class EmbeddingsUpstream {
-  constructor(private readonly upstream: UpstreamClient) {}
+  private readonly logger = new Logger(EmbeddingsUpstream.name);
+  private base64Refused: boolean;
 
-  async embed(spec: EmbeddingSpec, texts: string[], ctx: RequestContext): Promise<Embedded[]> {
+  constructor(
+    private readonly upstream: UpstreamClient,
+    config: AppConfig,
+  ) {
+    this.base64Refused = !config.embeddings.upstreamBase64;
+  }
+
+  /** The wire format to ask for, given what the caller wants. */
+  wireFor(wanted: WireFormat): WireFormat {
+    return wanted === 'base64' && !this.base64Refused ? 'base64' : 'float';
+  }
+
+  async embed(spec: EmbeddingSpec, texts: string[], wire: WireFormat, ctx: RequestContext): Promise<StoredVector[]> {
+    try {
+      return await this.request(spec, texts, wire, ctx);
+    } catch (error) {
+      if (wire !== 'base64' || !refusesBase64(error)) throw error;
+      this.base64Refused = true;
+      this.logger.warn('The upstream refused encoding_format=base64; embeddings are asked for as floats from now on');
+      return this.request(spec, texts, 'float', ctx);
+    }
+  }
+
+  private request(spec: EmbeddingSpec, texts: string[], wire: WireFormat, ctx: RequestContext): Promise<StoredVector[]> {
     const request: Record<string, unknown> = { model: spec.model, input: texts };
     if (spec.dimensions !== undefined) request.dimensions = spec.dimensions;
-    const body = await this.upstream.postJson<EmbeddingsBody>('/embeddings', request, ctx);
-    return toEmbedded(body, texts);
+    if (wire === 'base64') request.encoding_format = 'base64';
+    return this.upstream.postJsonBytes('/embeddings', request, ctx, (body) => parseEmbeddingsAnswer(body, texts));
   }
 }
 
-/** Vectors by `index`, each with its share of the batch's prompt tokens (by text length). */
-export function toEmbedded(body: EmbeddingsBody, texts: string[]): Embedded[] {
-  const data = body?.data;
-  if (!Array.isArray(data)) throw malformedUpstreamResponse('no data array in the embeddings answer');
-  if (data.length !== texts.length) {
-    throw malformedUpstreamResponse(`the embeddings answer has ${data.length} items for ${texts.length} inputs`);
-  }
-  const vectors: number[][] = new Array<number[]>(texts.length);
-  let dims = -1;
-  data.forEach((item, position) => {
-    const index = Number.isInteger(item?.index) ? (item.index as number) : position;
-    const vector = item?.embedding;
-    if (!Array.isArray(vector) || vector.length === 0 || typeof vector[0] !== 'number') {
-      throw malformedUpstreamResponse(`data[${position}].embedding is not an array of numbers`);
-    }
-    if (dims !== -1 && vector.length !== dims) throw malformedUpstreamResponse('the embeddings in one answer differ in length');
-    if (index < 0 || index >= texts.length || vectors[index] !== undefined) {
-      throw malformedUpstreamResponse(`data[${position}].index ${index} is out of range or repeated`);
-    }
-    dims = vector.length;
-    vectors[index] = vector as number[];
-  });
-
-  const promptTokens = body.usage?.prompt_tokens;
-  if (typeof promptTokens !== 'number' || !Number.isFinite(promptTokens)) {
-    return vectors.map((vector) => ({ vector, tokens: undefined }));
-  }
-  let chars = 0;
-  for (const text of texts) chars += text.length;
-  return vectors.map((vector, i) => ({ vector, tokens: chars === 0 ? 0 : (promptTokens * texts[i].length) / chars }));
+/** A 4xx that names the encoding: the upstream does not take `encoding_format: base64`. */
+function refusesBase64(error: unknown): boolean {
+  return error instanceof InvalidRequestError && /encoding_format|base64|encoding/i.test(`${error.message} ${error.param ?? ''}`);
 }

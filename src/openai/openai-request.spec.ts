@@ -1,6 +1,5 @@
 import { InvalidRequestError } from '../common/errors/index.js';
 import { checkChatCompletion, checkEmbeddings } from './openai-request.js';
-import { toBase64 } from './openai-embeddings.service.js';
 
 function paramOf(fn: () => unknown): string | null {
   try {
@@ -59,14 +58,5 @@ describe(checkEmbeddings.name, () => {
     [{ input: 'a', dimensions: 1.5 }, 'dimensions'],
   ])('%j → 400 on %s', (body, param) => {
     expect(paramOf(() => checkEmbeddings(body))).toBe(param);
-  });
-});
-
-describe(toBase64.name, () => {
-  it('encodes little-endian float32, as OpenAI does', () => {
-    const encoded = toBase64([1, -2.5, 0.1]);
-    const bytes = Buffer.from(encoded, 'base64');
-    const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    expect(Array.from(floats)).toEqual([1, -2.5, Math.fround(0.1)]);
   });
 });

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
@@ -6,7 +6,7 @@ import type { CheckedRequest } from '../common/http/request-context.decorator.js
 import { SseResponder } from '../common/sse/sse.responder.js';
 import { OpenAiChatCompletionRequestDoc, OpenAiEmbeddingListDoc, OpenAiEmbeddingsRequestDoc, OpenAiModelListDoc } from './dto/openai-docs.dto.js';
 import { OpenAiChatService } from './openai-chat.service.js';
-import { OpenAiEmbeddingList, OpenAiEmbeddingsService } from './openai-embeddings.service.js';
+import { OpenAiEmbeddingsService } from './openai-embeddings.service.js';
 import { OpenAiModelsService } from './openai-models.service.js';
 
 /** OpenAI's wire format, so the official SDKs work with `baseURL` pointed at ballast's `/v1`. */
@@ -45,7 +45,8 @@ export class OpenAiController {
   @ApiOperation({ summary: 'OpenAI embeddings (batched, deduplicated, cached like /embeddings)' })
   @ApiBody({ type: OpenAiEmbeddingsRequestDoc })
   @ApiOkResponse({ type: OpenAiEmbeddingListDoc })
-  createEmbeddings(@Req() call: CheckedRequest): Promise<OpenAiEmbeddingList> {
+  @Header('content-type', 'application/json; charset=utf-8')
+  createEmbeddings(@Req() call: CheckedRequest): Promise<Buffer> {
     return this.embeddings.create(call.body, call.ballast);
   }
 

@@ -14,7 +14,7 @@ import { AxiosTransport } from './transport/axios.transport.js';
 import { PoolName } from './transport/connection-wait.js';
 import { UndiciTransport } from './transport/undici.transport.js';
 import { UpstreamPoolExhaustedError } from './errors/upstream-pool-exhausted.error.js';
-import { isSuccess, TransportRequest, TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
+import { BufferedResponse, isSuccess, TransportRequest, TransportResponse, UpstreamTransport } from './transport/upstream-transport.js';
 import { malformedUpstreamResponse, mapTransportError, mapUpstreamStatus } from './upstream-error.mapper.js';
 import { UpstreamTarget } from './upstream-target.js';
 import { UpstreamRouter } from './upstream.router.js';
@@ -130,7 +130,17 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
    * (for relays: the bytes go back untouched, and the value has been checked to parse).
    */
   postJsonText(path: string, body: unknown, ctx: RequestContext): Promise<JsonText> {
-    return this.json('POST', path, body, ctx, (text) => ({ text, value: parseJson<unknown>(text) }));
+    return this.json('POST', path, body, ctx, (response) => ({ text: response.text, value: parseJson<unknown>(response.text) }));
+  }
+
+  /**
+   * POST a JSON body and hand the answer's bytes, undecoded, to `read` (for answers too large to
+   * parse on the event loop). `read` runs inside the attempt: a malformed answer it throws
+   * (`malformedUpstreamResponse`) is retried and fails over like any other upstream failure. The
+   * bytes may be a reused buffer, valid until what `read` returns has settled: copy what you keep.
+   */
+  postJsonBytes<T>(path: string, body: unknown, ctx: RequestContext, read: (bytes: Buffer) => T | Promise<T>): Promise<T> {
+    return this.json('POST', path, body, ctx, (response) => read(response.body));
   }
 
   private async json<T>(
@@ -138,7 +148,7 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     path: string,
     body: unknown,
     ctx: RequestContext,
-    read: (text: string) => T = parseJson<T>,
+    read: (response: BufferedResponse) => T | Promise<T> = (response) => parseJson<T>(response.text),
   ): Promise<T> {
     const targets = this.candidates(body);
     const timeoutMs = this.config.upstream.timeoutMs;
@@ -148,8 +158,12 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
       return await this.failover(targets, deadline, 'json', async (target) => {
         const response = await this.wire.exchange(this.request(target, method, path, body, deadline, 'application/json'));
         if (response.waitedMs !== undefined) this.metrics.upstreamConnectionWait.series(target.name, 'json').observe(response.waitedMs / 1000);
-        if (!isSuccess(response.status)) throw mapUpstreamStatus(response.status, response.text, response.header('retry-after'));
-        return read(response.text);
+        try {
+          if (!isSuccess(response.status)) throw mapUpstreamStatus(response.status, response.text, response.header('retry-after'));
+          return await read(response);
+        } finally {
+          response.release();
+        }
       });
     } finally {
       ctx.upstreamMs += performance.now() - started;

@@ -362,7 +362,7 @@ describe('FakeUpstream', () => {
     });
     expect(up.knobs).toEqual({
       latencyMs: 0, streamIntervalMs: 0, streamTokens: null, fault: null, faults: [], embeddingDims: 8, recordRequests: true,
-      failureRate: 0, randomFault: { kind: 'status', status: 500 }, failureSeed: null,
+      failureRate: 0, randomFault: { kind: 'status', status: 500 }, failureSeed: null, embeddingBase64: 'honour', embeddingShared: false,
     });
   });
 

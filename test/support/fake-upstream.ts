@@ -46,6 +46,16 @@ export interface FakeUpstreamKnobs {
   failureSeed: number | null;
   /** Default embedding size when the request has no `dimensions`. Default 8. */
   embeddingDims: number;
+  /**
+   * What an `encoding_format: "base64"` request gets: base64 vectors ('honour', default), float
+   * vectors anyway ('ignore'), or a 400 naming encoding_format ('refuse').
+   */
+  embeddingBase64: 'honour' | 'ignore' | 'refuse';
+  /**
+   * Every input gets one precomputed vector and the answer is put together from its text: a fast
+   * upstream for load tests, whose own CPU cost stays out of the measurement. Default false.
+   */
+  embeddingShared: boolean;
   /** Record every request in `requests` (default true). Turn off in long benchmarks to keep memory flat. */
   recordRequests: boolean;
 }
@@ -95,6 +105,8 @@ const defaultKnobs = (): FakeUpstreamKnobs => ({
   randomFault: { kind: 'status', status: 500 },
   failureSeed: null,
   embeddingDims: 8,
+  embeddingBase64: 'honour',
+  embeddingShared: false,
   recordRequests: true,
 });
 
@@ -229,6 +241,22 @@ function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+const sharedVectors = new Map<string, string>();
+
+/** An embeddings answer giving every input the same vector, its JSON text made once per (dims, encoding). */
+function sharedEmbeddingsBody(count: number, dims: number, base64: boolean, model: string): string {
+  const key = `${dims}:${base64}`;
+  let vector = sharedVectors.get(key);
+  if (vector === undefined) {
+    const values = fakeEmbedding('shared', dims);
+    vector = base64 ? JSON.stringify(embeddingToBase64(values)) : JSON.stringify(values);
+    sharedVectors.set(key, vector);
+  }
+  const items = new Array<string>(count);
+  for (let i = 0; i < count; i++) items[i] = `{"object":"embedding","index":${i},"embedding":${vector}}`;
+  return `{"object":"list","data":[${items.join(',')}],"model":${JSON.stringify(model)},"usage":{"prompt_tokens":${count},"total_tokens":${count}}}`;
 }
 
 function parseBody(raw: string): { ok: true; value: unknown } | { ok: false; text: string } {
@@ -612,7 +640,15 @@ export class FakeUpstream {
       typeof b.dimensions === 'number' && Number.isInteger(b.dimensions) && b.dimensions > 0
         ? b.dimensions
         : this.knobs.embeddingDims;
-    const base64 = b.encoding_format === 'base64';
+    if (b.encoding_format === 'base64' && this.knobs.embeddingBase64 === 'refuse') {
+      this.sendJson(res, 400, openAiError("Invalid value for 'encoding_format': 'base64' is not supported", 'invalid_request_error', 'encoding_format', null));
+      return;
+    }
+    const base64 = b.encoding_format === 'base64' && this.knobs.embeddingBase64 === 'honour';
+    if (this.knobs.embeddingShared) {
+      this.sendRaw(res, 200, sharedEmbeddingsBody(inputs.length, dims, base64, model));
+      return;
+    }
     let tokens = 0;
     const data = inputs.map((text, index) => {
       tokens += countWords(text);

@@ -24,6 +24,7 @@ export class RequestContext {
   private cancelledBy: CancelReason | null = null;
   private readonly lazySignal = new LazyAbortSignal();
   private readonly cancelListeners = new Set<(reason: CancelReason) => void>();
+  private endListeners?: Array<() => void>;
 
   /** Fires when the request's work is cancelled (made on first use). */
   get signal(): AbortSignal {
@@ -46,6 +47,18 @@ export class RequestContext {
     }
     this.cancelListeners.add(listener);
     return () => this.cancelListeners.delete(listener);
+  }
+
+  /** Calls `listener` once the response has been written out or abandoned (e.g. to reuse its buffer). */
+  afterResponse(listener: () => void): void {
+    (this.endListeners ??= []).push(listener);
+  }
+
+  /** The response is over (written, or the client left). */
+  responseEnded(): void {
+    const listeners = this.endListeners;
+    this.endListeners = undefined;
+    if (listeners) for (const listener of listeners) listener();
   }
 
   markClientClosed(): void {

@@ -45,6 +45,7 @@ export function registerRequestLifecycle(fastify: FastifyInstance, options: Requ
     res.on('close', () => {
       const finished = res.writableFinished;
       if (!finished) ctx.markClientClosed();
+      ctx.responseEnded();
       const status = finished ? res.statusCode : CLIENT_CLOSED_STATUS;
       const now = performance.now();
       const route = ctx.route;

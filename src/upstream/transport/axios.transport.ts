@@ -2,7 +2,7 @@ import { HttpService } from '@nestjs/axios';
 import { AxiosResponse } from 'axios';
 import { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { readBounded, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
+import { readBounded, readBoundedBytes, TransportRequest, TransportResponse, UpstreamTransport } from './upstream-transport.js';
 import { asAbortSignal } from './abort-emitter.js';
 
 /** axios (through @nestjs/axios's HttpService) on keep-alive node:http(s) agents with bounded sockets. */
@@ -66,6 +66,10 @@ class AxiosStreamResponse implements TransportResponse {
   /** The whole body, read no further than `maxBytes` (then the connection is dropped). */
   text(): Promise<string> {
     return readBounded(this.response.data, this.maxBytes, () => this.response.data.destroy());
+  }
+
+  bytes(): Promise<Buffer> {
+    return readBoundedBytes(this.response.data, this.maxBytes, () => this.response.data.destroy());
   }
 
   chunks(): AsyncIterable<Uint8Array> {

@@ -1,9 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Dispatcher, errors } from 'undici';
+import { scratchBuffers } from '../../common/buffers/scratch-buffers.js';
 import { responseTooLarge } from '../upstream-error.mapper.js';
 import { CancelSignal } from './abort-emitter.js';
 import { ConnectionWait, onCancel, PoolView } from './connection-wait.js';
 import { BufferedResponse, firstHeader, isSuccess } from './upstream-transport.js';
+
+/** From this size on, an answer body is assembled in a reused scratch buffer. */
+const LARGE_BODY = 256 * 1024;
 
 /**
  * Collects one answer for `exchange()`. Cancelling settles the promise at once, even while the
@@ -53,7 +57,10 @@ export class BufferingHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     const chunks = this.chunks;
-    this.answer(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    if (chunks.length === 1 || this.bytes < LARGE_BODY) return this.answer(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    // A large answer (embeddings) is read into a reused buffer, handed back by whoever reads it.
+    const scratch = scratchBuffers.concat(chunks);
+    this.answer(scratch.bytes, scratch.release);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
@@ -65,16 +72,16 @@ export class BufferingHandler implements Dispatcher.DispatchHandler {
    * `send()` + `text()` treat it); anything else (a 2xx, no answer yet) fails with `error`.
    */
   private stop(error: Error): void {
-    if (this.status !== 0 && !isSuccess(this.status)) this.answer('');
+    if (this.status !== 0 && !isSuccess(this.status)) this.answer(Buffer.alloc(0));
     else this.fail(error);
   }
 
-  private answer(text: string): void {
-    if (this.settled) return;
+  private answer(body: Buffer, release?: () => void): void {
+    if (this.settled) return release?.();
     this.settled = true;
     this.detach();
     const headers = this.headers;
-    this.resolve({ status: this.status, text, header: (name) => firstHeader(headers, name), waitedMs: this.wait.waitedMs });
+    this.resolve(new BufferedResponse(this.status, (name) => firstHeader(headers, name), body, release, this.wait.waitedMs));
   }
 
   private fail(error: Error): void {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Dispatcher, errors } from 'undici';
 import { CancelSignal } from './abort-emitter.js';
 import { ConnectionWait, onCancel, PoolView } from './connection-wait.js';
-import { firstHeader, readBounded, TransportResponse } from './upstream-transport.js';
+import { firstHeader, readBounded, readBoundedBytes, TransportResponse } from './upstream-transport.js';
 
 /** Body bytes read ahead of a slow consumer before the upstream socket is paused. */
 const HIGH_WATER_BYTES = 64 * 1024;
@@ -145,6 +145,10 @@ export class StreamingHandler implements Dispatcher.DispatchHandler, TransportRe
 
   text(): Promise<string> {
     return readBounded(this, this.maxBytes, () => this.discard());
+  }
+
+  bytes(): Promise<Buffer> {
+    return readBoundedBytes(this, this.maxBytes, () => this.discard());
   }
 
   discard(): void {

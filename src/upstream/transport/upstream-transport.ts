@@ -19,6 +19,8 @@ export interface TransportResponse {
   header(name: string): string | undefined;
   /** The whole body as text (for JSON answers and error bodies). */
   text(): Promise<string>;
+  /** The whole body as bytes. */
+  bytes(): Promise<Buffer>;
   /** The body as it arrives (for SSE). Throws if the connection breaks before a clean end. */
   chunks(): AsyncIterable<Uint8Array>;
   /** Release the connection without reading the body. */
@@ -37,6 +39,11 @@ export function isSuccess(status: number): boolean {
  * body (and its connection) and the read fails with 502 upstream_response_too_large.
  */
 export async function readBounded(body: AsyncIterable<Uint8Array>, maxBytes: number, stop: () => void): Promise<string> {
+  return (await readBoundedBytes(body, maxBytes, stop)).toString('utf8');
+}
+
+/** `readBounded`, as bytes. */
+export async function readBoundedBytes(body: AsyncIterable<Uint8Array>, maxBytes: number, stop: () => void): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   for await (const chunk of body) {
@@ -47,7 +54,7 @@ export async function readBounded(body: AsyncIterable<Uint8Array>, maxBytes: num
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** A response header's value from Node-style headers (lower-case names, repeated ones as arrays): the first. */
@@ -57,14 +64,27 @@ export function firstHeader(headers: Readonly<Record<string, string | string[] |
 }
 
 /** An answer read to its end: what a JSON call needs, status and body at once. */
-export interface BufferedResponse {
-  status: number;
-  header(name: string): string | undefined;
-  /** The whole body; '' for an error status whose body could not be read to the end. */
-  text: string;
-  /** Milliseconds the request waited for a connection (undici only). */
-  waitedMs?: number;
+export class BufferedResponse {
+  private decoded?: string;
+
+  constructor(
+    readonly status: number,
+    readonly header: (name: string) => string | undefined,
+    /** The whole body; empty for an error status whose body could not be read to the end. */
+    readonly body: Buffer,
+    /** Hands a borrowed body buffer back for reuse: `body` must not be read after it. */
+    readonly release: () => void = () => undefined,
+    /** Milliseconds the request waited for a connection (undici only). */
+    readonly waitedMs?: number,
+  ) {}
+
+  /** The body as UTF-8 text, decoded on first use (a caller that reads the bytes never pays for it). */
+  get text(): string {
+    return (this.decoded ??= this.body.toString('utf8'));
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The wire under UpstreamClient. Two implementations (undici, axios via @nestjs/axios) so the
@@ -82,7 +102,7 @@ export abstract class UpstreamTransport {
    */
   async exchange(request: TransportRequest): Promise<BufferedResponse> {
     const response = await this.send(request);
-    const text = isSuccess(response.status) ? await response.text() : await response.text().catch(() => '');
-    return { status: response.status, header: (name) => response.header(name), text };
+    const body = isSuccess(response.status) ? await response.bytes() : await response.bytes().catch(() => EMPTY);
+    return new BufferedResponse(response.status, (name) => response.header(name), body);
   }
 }

@@ -1,0 +1,71 @@
+import type { RequestContext } from '../http/request-context.js';
+
+/** A borrowed buffer: `bytes` to use until `release()` hands it back (once; later calls do nothing). */
+export interface Scratch {
+  readonly bytes: Buffer;
+  release(): void;
+}
+
+/**
+ * Reusable large buffers for bytes that live a few milliseconds (an upstream answer being read, an
+ * answer being written). A fresh multi-megabyte Buffer costs ~10x its copy on this kind of machine
+ * (new pages, external-memory accounting, GC pressure): 1.5-2.5 ms for a 1.3 MB concat against
+ * 0.1-0.2 ms into a reused one. Sizes are rounded up to a power of two so buffers fit later requests;
+ * at most `maxKept` buffers of at most `maxBytes` each are kept, the rest are left to the GC. A buffer
+ * that is never released is simply not reused.
+ */
+export class ScratchBuffers {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly maxKept = 16,
+    private readonly maxBytes = 64 * 1024 * 1024,
+  ) {}
+
+  take(size: number): Scratch {
+    let index = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      if (this.free[i].length >= size && (index === -1 || this.free[i].length < this.free[index].length)) index = i;
+    }
+    const whole = index === -1 ? Buffer.allocUnsafeSlow(roundUp(size)) : this.free.splice(index, 1)[0];
+    let released = false;
+    return {
+      bytes: whole.subarray(0, size),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (whole.length <= this.maxBytes && this.free.length < this.maxKept) this.free.push(whole);
+      },
+    };
+  }
+
+  /** `parts` copied one after another into a borrowed buffer. */
+  concat(parts: readonly Uint8Array[]): Scratch {
+    let size = 0;
+    for (const part of parts) size += part.length;
+    const scratch = this.take(size);
+    let offset = 0;
+    for (const part of parts) {
+      scratch.bytes.set(part, offset);
+      offset += part.length;
+    }
+    return scratch;
+  }
+}
+
+function roundUp(size: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(size, 64 * 1024)));
+}
+
+/** The process's one set of scratch buffers (transport bodies and serialised answers share it). */
+export const scratchBuffers = new ScratchBuffers();
+
+/**
+ * An answer body made of `parts`, in a scratch buffer handed back once the response is written (or
+ * abandoned). Only for a body that goes straight to `reply.send()`.
+ */
+export function answerBody(parts: readonly Uint8Array[], ctx: RequestContext): Buffer {
+  const scratch = scratchBuffers.concat(parts);
+  ctx.afterResponse(scratch.release);
+  return scratch.bytes;
+}

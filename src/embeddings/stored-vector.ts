@@ -1,0 +1,122 @@
+import { countFloatList } from './wire/float-list.js';
+
+/**
+ * One embedding kept as bytes, in the form(s) the upstream sent it: `json`, its JSON array text
+ * exactly as written (`[0.0123,-0.0456,...]`, what a float answer is assembled from), and/or `f32`,
+ * its little-endian float32 values (what a base64 answer is encoded from). Never a `number[]`: a
+ * cached 1536-dim vector is ~6 KB (f32) or ~18 KB (json) outside the JS heap instead of ~12 KB+ of
+ * doubles inside it, and answering it is a copy, not a serialisation.
+ */
+export class StoredVector {
+  private constructor(
+    /** Counted on first use for a float text nobody has read in full yet. */
+    private dims: number | undefined,
+    /** This text's share of the batch's prompt tokens (undefined if the upstream reported none). */
+    readonly tokens: number | undefined,
+    private readonly json: Buffer | undefined,
+    private readonly f32: Buffer | undefined,
+  ) {}
+
+  /** From the upstream's JSON text of the vector (bracketed; its length if known); copied. */
+  static fromJson(json: Uint8Array, dimensions: number | undefined, tokens: number | undefined): StoredVector {
+    return new StoredVector(dimensions, tokens, ownCopy(json), undefined);
+  }
+
+  /** From little-endian float32 bytes (`dimensions * 4` of them); copied. */
+  static fromFloat32(f32: Uint8Array, tokens: number | undefined): StoredVector {
+    return new StoredVector(f32.length / 4, tokens, undefined, ownCopy(f32));
+  }
+
+  /** How many numbers the vector holds (counting them in the text the first time, if need be); -1 if the text is not a list of numbers. */
+  get dimensions(): number {
+    return (this.dims ??= countFloatList(this.json!, 0, this.json!.length));
+  }
+
+  /** The length if it is known without reading the text. */
+  get knownDimensions(): number | undefined {
+    return this.dims;
+  }
+
+  /** Bytes held, for the cache's bound (the Buffers' contents plus a fixed allowance per object). */
+  get byteSize(): number {
+    return OBJECT_OVERHEAD + (this.json?.length ?? 0) + (this.f32?.length ?? 0);
+  }
+
+  get hasJson(): boolean {
+    return this.json !== undefined;
+  }
+
+  get hasFloat32(): boolean {
+    return this.f32 !== undefined;
+  }
+
+  /**
+   * The vector as JSON array text: the upstream's own bytes when it sent floats; otherwise each
+   * float32 in the shortest decimal that reads back as the same float32 (what OpenAI itself writes).
+   */
+  jsonBytes(): Buffer {
+    return this.json ?? formatFloat32(this.f32!);
+  }
+
+  /** The JSON text as a string (e.g. as a pgvector literal). */
+  jsonText(): string {
+    return this.jsonBytes().toString('latin1');
+  }
+
+  /** Little-endian float32 bytes: the upstream's own when it sent base64, else its numbers rounded to float32. */
+  float32Bytes(): Buffer {
+    return this.f32 ?? parseToFloat32(this.json!);
+  }
+
+  float32(): Float32Array {
+    const bytes = this.float32Bytes();
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  }
+
+  base64(): string {
+    return this.float32Bytes().toString('base64');
+  }
+
+  /** The same vector holding both forms (after one was derived for an answer), to cache in its place. */
+  withBothForms(): StoredVector {
+    if (this.json && this.f32) return this;
+    return new StoredVector(this.dims, this.tokens, this.json ?? ownCopy(this.jsonBytes()), this.f32 ?? this.float32Bytes());
+  }
+}
+
+/** Rough cost of the JS objects around the bytes (StoredVector, Buffer views, LRU node). */
+const OBJECT_OVERHEAD = 256;
+
+/**
+ * The bytes in memory of their own, 4-byte aligned: never a slice of a larger answer or of Node's
+ * shared 8 KB pool, either of which a small cached vector would keep alive whole.
+ */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+function parseToFloat32(json: Buffer): Buffer {
+  const values = JSON.parse(json.toString('latin1')) as number[];
+  const out = Buffer.allocUnsafeSlow(values.length * 4);
+  for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i], i * 4);
+  return out;
+}
+
+function formatFloat32(f32: Buffer): Buffer {
+  const parts = new Array<string>(f32.length / 4);
+  for (let i = 0; i < parts.length; i++) parts[i] = shortestFloat32(f32.readFloatLE(i * 4));
+  return Buffer.from(`[${parts.join(',')}]`, 'latin1');
+}
+
+/** The shortest decimal that reads back (rounded to float32) as `value`, e.g. 0.1 rather than 0.10000000149011612. */
+export function shortestFloat32(value: number): string {
+  if (!Number.isFinite(value)) return '0';
+  if (value === 0) return '0';
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return String(candidate);
+  }
+  return String(Number(value.toPrecision(9)));
+}
