@@ -15,6 +15,9 @@
 //                                               ballast-undici /chat/*, ballast-undici /v1, ballast-axios)
 //                                   embeddings  64 texts per call at c=32, ballast vs the seed's
 //                                               one-request-per-text approach (embeddings-scenario.mjs)
+//                                   embeddings-wire  64 texts x 1536 dims on a fast upstream: cached vs a
+//                                               precomputed answer, uncached vs a bare relay, /health at
+//                                               25 calls/s, memory per cached vector (embeddings-wire-scenario.mjs)
 //                                   classify    local model: throughput vs a raw worker loop, /health
 //                                               under load, overload 503s and RSS (classify-scenario.mjs)
 //                                   pressure    (opt-in) 1000 callers on a 1 s upstream; 2x overload
@@ -41,6 +44,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { runClassify, classifyReport } from './classify-scenario.mjs';
 import { runEmbeddings, embeddingsReport } from './embeddings-scenario.mjs';
+import { runEmbeddingsWire } from './embeddings-wire-scenario.mjs';
 import {
   BALLAST_LOG_LEVEL,
   BALLAST_NODE_ARGS,
@@ -112,7 +116,7 @@ function roundOrder(targets, r) {
 /** The process of target `t` that round (or stream) `r` goes to. */
 const originFor = (t, r) => t.origins[r % t.origins.length];
 
-const SCENARIOS = ['chat', 'embeddings', 'classify'];
+const SCENARIOS = ['chat', 'embeddings', 'embeddings-wire', 'classify'];
 // Long runs (~5 min each), or ones that need more than node (redis-server), only when asked for: BENCH_ONLY=pressure / soak / shared-state.
 const OPT_IN = ['pressure', 'soak', 'shared-state'];
 const ONLY = (process.env.BENCH_ONLY ?? '')
@@ -604,13 +608,19 @@ async function main() {
       emb = await runEmbeddings(fake);
     }
 
+    let wire = null;
+    if (RUN.has('embeddings-wire')) {
+      console.log('scenario: embeddings at wire speed (64 x 1536 dims, fast upstream)');
+      wire = await runEmbeddingsWire();
+    }
+
     let cls = null;
     if (RUN.has('classify')) {
       console.log('scenario: classify (local model: throughput vs raw, /health under load, overload)');
       cls = await runClassify(fake);
     }
 
-    const extra = [];
+    const extra = wire ? [{ ...wire, markdown: `## Embeddings at wire speed\n\n${wire.markdown}` }] : [];
     if (RUN.has('pressure')) {
       console.log('scenario: pressure (c=1000 on a 1 s upstream, 2x overload)');
       extra.push(await runPressure({ quick: QUICK }));
