@@ -14,10 +14,24 @@ type PostJson = (path: string, body: unknown, ctx: RequestContext) => Promise<un
 type Search = SearchService['search'];
 type PostStream = (path: string, body: unknown, ctx: RequestContext) => Promise<UpstreamEventStream>;
 
+/**
+ * `postStream` answers the payloads a test gives it, passed through the caller's `map` as
+ * UpstreamClient does (undefined skips; a throw ends the stream; stopping early closes the source).
+ */
 function fakeUpstream(): { upstream: UpstreamClient; postJson: jest.Mock<PostJson>; postStream: jest.Mock<PostStream> } {
   const postJson = jest.fn<PostJson>();
   const postStream = jest.fn<PostStream>();
-  return { upstream: { postJson, postStream } as unknown as UpstreamClient, postJson, postStream };
+  const mapped = async function* <T>(source: UpstreamEventStream, map: (data: string) => T | undefined): AsyncGenerator<T> {
+    for await (const data of source) {
+      const value = map(data);
+      if (value !== undefined) yield value;
+    }
+  };
+  const upstream = {
+    postJson,
+    postStream: async <T>(path: string, body: unknown, ctx: RequestContext, map: (data: string) => T | undefined) => mapped(await postStream(path, body, ctx), map),
+  };
+  return { upstream: upstream as unknown as UpstreamClient, postJson, postStream };
 }
 
 function request(overrides: Partial<ChatRequestDto> = {}): ChatRequestDto {

@@ -3,7 +3,7 @@ import { RequestContext } from '../common/http/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { UpstreamFailureError } from '../upstream/errors/upstream-failure.error.js';
 import { malformedUpstreamResponse } from '../upstream/upstream-error.mapper.js';
-import { UpstreamClient, UpstreamEventStream } from '../upstream/upstream.client.js';
+import { UpstreamClient } from '../upstream/upstream.client.js';
 import { InvalidRequestError } from '../common/errors/index.js';
 import { SearchService } from '../retrieval/search.service.js';
 import { ChatMessageDto } from './dto/chat-message.dto.js';
@@ -50,8 +50,8 @@ export class ChatService {
    */
   async stream(dto: ChatRequestDto, ctx: RequestContext): Promise<AsyncIterable<ChatDeltaDto | ChatSourcesEventDto>> {
     const grounded = await this.ground(dto, ctx);
-    const events = await this.upstream.postStream('/chat/completions', this.upstreamBody(dto, grounded.messages, true), ctx);
-    return this.deltas(events, grounded.sources);
+    const deltas = await this.upstream.postStream('/chat/completions', this.upstreamBody(dto, grounded.messages, true), ctx, deltaOf);
+    return grounded.sources ? withFirst({ sources: grounded.sources }, deltas) : deltas;
   }
 
   /** With `retrieval`: passages for the last user message, searched through retrieval's SearchService. */
@@ -69,26 +69,6 @@ export class ChatService {
     return { messages: withGrounding(dto.messages, groundingMessage(found.results)), sources };
   }
 
-  private async *deltas(events: UpstreamEventStream, sources?: ChatSourceDto[]): AsyncGenerator<ChatDeltaDto | ChatSourcesEventDto> {
-    if (sources) yield { sources };
-    for await (const data of events) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        throw malformedUpstreamResponse('a stream event is not valid JSON');
-      }
-      if (!parsed || typeof parsed !== 'object') throw malformedUpstreamResponse('a stream event is not a JSON object');
-      const chunk = parsed as ChunkBody;
-      if (chunk.error) {
-        const detail = typeof chunk.error.message === 'string' ? `: ${chunk.error.message.slice(0, 500)}` : '';
-        throw new UpstreamFailureError(`The upstream reported an error mid-stream${detail}`, 'upstream_stream_error');
-      }
-      const content = Array.isArray(chunk.choices) ? chunk.choices[0]?.delta?.content : undefined;
-      if (typeof content === 'string' && content.length > 0) yield { content };
-    }
-  }
-
   private upstreamBody(dto: ChatRequestDto, messages: ChatMessageDto[], stream: boolean): Record<string, unknown> {
     const body: Record<string, unknown> = { model: this.modelFor(dto), messages };
     if (dto.temperature !== undefined) body.temperature = dto.temperature;
@@ -100,4 +80,31 @@ export class ChatService {
   private modelFor(dto: ChatRequestDto): string {
     return dto.model ?? this.config.chat.defaultModel;
   }
+}
+
+/**
+ * The delta in one upstream event (`choices[0].delta.content`), or undefined for an event without
+ * text (the role, the finish, usage). Runs inside the upstream's event loop (no async layer of its own).
+ */
+function deltaOf(data: string): ChatDeltaDto | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw malformedUpstreamResponse('a stream event is not valid JSON');
+  }
+  if (!parsed || typeof parsed !== 'object') throw malformedUpstreamResponse('a stream event is not a JSON object');
+  const chunk = parsed as ChunkBody;
+  if (chunk.error) {
+    const detail = typeof chunk.error.message === 'string' ? `: ${chunk.error.message.slice(0, 500)}` : '';
+    throw new UpstreamFailureError(`The upstream reported an error mid-stream${detail}`, 'upstream_stream_error');
+  }
+  const content = Array.isArray(chunk.choices) ? chunk.choices[0]?.delta?.content : undefined;
+  return typeof content === 'string' && content.length > 0 ? { content } : undefined;
+}
+
+/** `first`, then everything `rest` yields (a grounded stream's sources before its deltas). */
+async function* withFirst<F, T>(first: F, rest: AsyncIterable<T>): AsyncGenerator<F | T> {
+  yield first;
+  yield* rest;
 }

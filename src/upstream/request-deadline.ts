@@ -15,9 +15,11 @@ export interface CancelSource {
  */
 export class RequestDeadline {
   readonly cancellation = new AbortEmitter();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   private causeValue: AbortCause = null;
   private idle = false;
+  /** When the stream last showed life (performance.now()); read only when the idle timer fires. */
+  private lastTouch = 0;
 
   private readonly unsubscribe: () => void;
   private readonly startedAt = performance.now();
@@ -26,7 +28,7 @@ export class RequestDeadline {
     client: CancelSource,
     private readonly timeoutMs: number,
   ) {
-    this.timer = setTimeout(() => this.abort(this.idle ? 'idle' : 'timeout'), timeoutMs);
+    this.timer = setTimeout(() => this.expire(), timeoutMs);
     this.unsubscribe = client.onCancel((reason) => this.abort(reason));
   }
 
@@ -46,17 +48,29 @@ export class RequestDeadline {
   /** From now on the timeout measures the gap since the last `touch()`. */
   switchToIdle(): void {
     this.idle = true;
+    this.lastTouch = performance.now();
     this.timer.refresh();
   }
 
-  /** Life from the upstream; only counts once streaming began (keep-alives must not extend the deadline). */
+  /**
+   * Life from the upstream; only counts once streaming began (keep-alives must not extend the
+   * deadline). Called for every chunk of every stream, so it only notes the time: the timer is
+   * not re-armed here but when it fires (`expire`), for what is left of the gap.
+   */
   touch(): void {
-    if (this.idle) this.timer.refresh();
+    if (this.idle) this.lastTouch = performance.now();
   }
 
   dispose(): void {
     clearTimeout(this.timer);
     this.unsubscribe();
+  }
+
+  private expire(): void {
+    if (!this.idle) return this.abort('timeout');
+    const left = this.timeoutMs - (performance.now() - this.lastTouch);
+    if (left <= 0) return this.abort('idle');
+    this.timer = setTimeout(() => this.expire(), left);
   }
 
   private abort(cause: Exclude<AbortCause, null>): void {

@@ -9,7 +9,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { failover } from './failover.js';
 import { RequestDeadline } from './request-deadline.js';
 import { RetryBudget } from './retry-budget.js';
-import { sseData } from './sse-data.stream.js';
+import { SseDataParser } from './sse-data.stream.js';
 import { AxiosTransport } from './transport/axios.transport.js';
 import { PoolName } from './transport/connection-wait.js';
 import { UndiciTransport } from './transport/undici.transport.js';
@@ -174,11 +174,14 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
   /**
    * POST a streaming request. Resolves once an upstream has accepted it (2xx headers), so that a
    * refusal still becomes an ordinary HTTP error for our client, and retries and fallbacks happen
-   * before our client has seen a byte; then yields event payloads as they arrive. The deadline runs
-   * until the first event; after that only the idle gap between chunks counts. Breaking out of the
-   * iteration (or the client leaving) aborts the upstream request.
+   * before our client has seen a byte; then yields event payloads as they arrive, each passed
+   * through `map` when given (undefined from it skips the event; what it throws ends the stream).
+   * The deadline runs until the first event; after that only the idle gap between chunks counts.
+   * Breaking out of the iteration (or the client leaving) aborts the upstream request.
    */
-  async postStream(path: string, body: unknown, ctx: RequestContext): Promise<UpstreamEventStream> {
+  postStream(path: string, body: unknown, ctx: RequestContext): Promise<UpstreamEventStream>;
+  postStream<T>(path: string, body: unknown, ctx: RequestContext, map: (data: string) => T | undefined): Promise<AsyncIterable<T>>;
+  async postStream<T>(path: string, body: unknown, ctx: RequestContext, map?: (data: string) => T | undefined): Promise<AsyncIterable<T | string>> {
     const targets = this.candidates(body);
     const deadline = new RequestDeadline(ctx, this.config.upstream.timeoutMs);
     const started = performance.now();
@@ -191,18 +194,45 @@ export class UpstreamClient implements OnModuleInit, OnApplicationShutdown {
     } finally {
       ctx.upstreamMs += performance.now() - started;
     }
-    return this.events(response, deadline, this.config.upstream.timeoutMs);
+    return this.events(response, deadline, this.config.upstream.timeoutMs, map);
   }
 
-  private async *events(response: TransportResponse, deadline: RequestDeadline, timeoutMs: number): AsyncGenerator<string> {
+  /**
+   * The one async layer between the upstream's chunks and our client: parse, map and yield in one
+   * loop (every further async generator per event costs a promise and a microtask hop per event).
+   */
+  private async *events<T>(
+    response: TransportResponse,
+    deadline: RequestDeadline,
+    timeoutMs: number,
+    map: ((data: string) => T | undefined) | undefined,
+  ): AsyncGenerator<T | string> {
+    const parser = new SseDataParser();
     let first = true;
     try {
-      for await (const data of sseData(response.chunks(), () => deadline.touch())) {
-        if (first) {
-          first = false;
-          deadline.switchToIdle();
+      for await (const chunk of response.chunks()) {
+        deadline.touch();
+        const payloads = parser.feed(chunk);
+        for (let i = 0; i < payloads.length; i++) {
+          if (first) {
+            first = false;
+            deadline.switchToIdle();
+          }
+          if (map === undefined) yield payloads[i];
+          else {
+            const value = map(payloads[i]);
+            if (value !== undefined) yield value;
+          }
         }
-        yield data;
+        payloads.length = 0;
+        if (parser.done) return;
+      }
+      for (const data of parser.end()) {
+        if (map === undefined) yield data;
+        else {
+          const value = map(data);
+          if (value !== undefined) yield value;
+        }
       }
     } catch (error) {
       throw mapTransportError(error, deadline.cause, timeoutMs);

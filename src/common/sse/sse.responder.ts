@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { ApiError, ClientClosedError, InternalError } from '../errors/index.js';
 import { RequestContext } from '../http/request-context.js';
+import { SseHeartbeat } from './sse-heartbeat.js';
 import { SseWriter } from './sse.writer.js';
 
 /**
@@ -15,11 +16,15 @@ import { SseWriter } from './sse.writer.js';
 @Injectable()
 export class SseResponder {
   private readonly logger = new Logger(SseResponder.name);
+  /** One heartbeat timer for all of this responder's streams. */
+  private readonly heartbeat: SseHeartbeat | undefined;
 
   constructor(
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    this.heartbeat = config.chat.heartbeatMs > 0 ? new SseHeartbeat(config.chat.heartbeatMs) : undefined;
+  }
 
   /** Events are objects, each sent as one JSON `data:` line. */
   send(reply: FastifyReply, ctx: RequestContext, opening: Promise<AsyncIterable<unknown>>): Promise<void> {
@@ -40,7 +45,7 @@ export class SseResponder {
     // Errors thrown here (before any byte is written) reach the exception filter as usual.
     const events = await opening;
     reply.hijack();
-    const writer = new SseWriter(reply.raw, this.config.chat.heartbeatMs);
+    const writer = new SseWriter(reply.raw, this.heartbeat);
     ctx.streamOpened();
     writer.open({ 'server-timing': ctx.serverTiming() });
     this.metrics.streamsOpen.inc();

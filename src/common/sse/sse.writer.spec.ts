@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SseHeartbeat } from './sse-heartbeat.js';
 import { SseWriter } from './sse.writer.js';
 
 /** Records what SseWriter does to a response; `write` answers `writeResult` (false = buffer full). */
@@ -46,7 +47,7 @@ class FakeResponse extends EventEmitter {
 
 function setup(heartbeatMs = 0): { res: FakeResponse; writer: SseWriter } {
   const res = new FakeResponse();
-  return { res, writer: new SseWriter(res as unknown as ServerResponse, heartbeatMs) };
+  return { res, writer: new SseWriter(res as unknown as ServerResponse, heartbeatMs > 0 ? new SseHeartbeat(heartbeatMs) : undefined) };
 }
 
 const never = new AbortController().signal;
@@ -212,6 +213,35 @@ describe(SseWriter.name, () => {
       }
       expect(res.pings).toBe(0);
       expect(res.frames.length).toBeGreaterThan(5);
+    });
+
+    it('one timer serves every open stream: each silent one pings, a busy one does not, and the timer stops with the last', async () => {
+      const intervals = jest.spyOn(globalThis, 'setInterval');
+      const cleared = jest.spyOn(globalThis, 'clearInterval');
+      const heartbeat = new SseHeartbeat(40);
+      const streams = Array.from({ length: 3 }, () => {
+        const res = new FakeResponse();
+        const writer = new SseWriter(res as unknown as ServerResponse, heartbeat);
+        writer.open({});
+        return { res, writer };
+      });
+      expect(intervals).toHaveBeenCalledTimes(1);
+      expect(heartbeat.size).toBe(3);
+      const busy = streams[2];
+      const started = performance.now();
+      while (performance.now() - started < 200) {
+        await busy.writer.data({ content: 't' }, never);
+        await sleep(5);
+      }
+      expect(streams[0].res.pings).toBeGreaterThanOrEqual(3);
+      expect(streams[1].res.pings).toBeGreaterThanOrEqual(3);
+      expect(busy.res.pings).toBe(0);
+      streams[0].writer.end();
+      streams[1].writer.end();
+      expect(cleared).not.toHaveBeenCalled();
+      busy.writer.end();
+      expect(cleared).toHaveBeenCalledWith(intervals.mock.results[0].value);
+      expect(heartbeat.size).toBe(0);
     });
 
     it('is off when heartbeatMs is 0', async () => {

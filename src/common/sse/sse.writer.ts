@@ -1,17 +1,21 @@
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import { HeartbeatTarget, SseHeartbeat } from './sse-heartbeat.js';
 
 /**
  * Frames Server-Sent Events onto one response. Each event is written (and so flushed) the moment it
- * is given; a comment line goes out after `heartbeatMs` without any write, so idle proxies keep the
- * connection; writes wait for 'drain' so a slow client slows the upstream instead of growing memory.
+ * is given; while nothing is written, a shared heartbeat (SseHeartbeat) sends a comment line so idle
+ * proxies keep the connection; writes wait for 'drain' so a slow client slows the upstream instead
+ * of growing memory.
  */
-export class SseWriter {
-  private heartbeat?: NodeJS.Timeout;
+export class SseWriter implements HeartbeatTarget {
+  /** Something was written since the heartbeat's last tick. */
+  private wrote = false;
+  private beating = false;
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly heartbeatMs: number,
+    private readonly heartbeat?: SseHeartbeat,
   ) {}
 
   open(headers: Record<string, string>): void {
@@ -25,10 +29,16 @@ export class SseWriter {
     });
     // Send the headers now: a client should see the stream open before the first token.
     this.res.flushHeaders();
-    if (this.heartbeatMs > 0) {
-      this.heartbeat = setInterval(() => this.write(': ping\n\n'), this.heartbeatMs);
-      this.heartbeat.unref();
+    if (this.heartbeat) {
+      this.beating = true;
+      this.wrote = true;
+      this.heartbeat.add(this);
     }
+  }
+
+  beat(): void {
+    if (!this.wrote) this.write(': ping\n\n');
+    this.wrote = false;
   }
 
   /** `data: <json>`; JSON keeps a newline inside a token from breaking the frame. */
@@ -54,13 +64,16 @@ export class SseWriter {
   }
 
   end(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.beating) {
+      this.beating = false;
+      this.heartbeat?.delete(this);
+    }
     if (!this.res.writableEnded && !this.res.destroyed) this.res.end();
   }
 
   private write(frame: string): boolean {
     if (this.res.writableEnded || this.res.destroyed) return true;
-    this.heartbeat?.refresh();
+    this.wrote = true;
     return this.res.write(frame);
   }
 
