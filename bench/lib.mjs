@@ -180,8 +180,9 @@ export async function startForked(entry, name, env) {
   return { cp, port, origin: `http://127.0.0.1:${port}` };
 }
 
-export function startRelay(upstreamOrigin) {
-  return startForked(RELAY_ENTRY, 'relay', { UPSTREAM_URL: upstreamOrigin });
+/** `env` adds to the relay's environment (RELAY_MAX_SOCKETS). */
+export function startRelay(upstreamOrigin, env = {}) {
+  return startForked(RELAY_ENTRY, 'relay', { UPSTREAM_URL: upstreamOrigin, ...env });
 }
 
 export function freePort() {

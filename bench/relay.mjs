@@ -1,10 +1,12 @@
 // Physical-limit baseline: a bare node:http reverse proxy with one keep-alive agent and no framework.
-// Env: UPSTREAM_URL (http://127.0.0.1:PORT), PORT (default 0 = random), HOST (default 127.0.0.1).
+// Env: UPSTREAM_URL (http://127.0.0.1:PORT), PORT (default 0 = random), HOST (default 127.0.0.1),
+// RELAY_MAX_SOCKETS (default 256; 0 = no bound, for the concurrent-streams scenario).
 // Forked: sends { type: 'ready', port } over IPC; otherwise prints the address.
 import http from 'node:http';
 
 const upstream = new URL(process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8080');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const maxSockets = Number(process.env.RELAY_MAX_SOCKETS ?? 256);
+const agent = new http.Agent({ keepAlive: true, maxSockets: maxSockets > 0 ? maxSockets : Infinity });
 const HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 const strip = (raw) => {
   const out = {};

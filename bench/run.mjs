@@ -3,7 +3,7 @@
 // transports, separate processes). Every server runs in its own child process; the load is generated
 // here. Writes bench/results/latest.md.
 //
-//   npm run bench                 full run (~9 min: chat ~3.5 min, embeddings ~1.5 min, classify ~4 min)
+//   npm run bench                 full run (~10 min: chat ~3.5 min, streams ~1.5 min, embeddings ~1.5 min, classify ~4 min)
 //   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
 //   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, written
 //                                 to a file in ballast's temp dir, see tailLines() in lib.mjs)
@@ -20,6 +20,8 @@
 //                                               25 calls/s, memory per cached vector (embeddings-wire-scenario.mjs)
 //                                   classify    local model: throughput vs a raw worker loop, /health
 //                                               under load, overload 503s and RSS (classify-scenario.mjs)
+//                                   streams     1,000 concurrent SSE streams opened over 2 s: direct, a bare
+//                                               pipe relay, ballast /chat/stream and /v1 (streams-scenario.mjs)
 //                                   pressure    (opt-in) 1000 callers on a 1 s upstream; 2x overload
 //                                               with MAX_IN_FLIGHT (pressure-scenario.mjs)
 //                                   soak        (opt-in) 5 minutes of mixed load, RSS drift (soak-scenario.mjs)
@@ -74,6 +76,7 @@ import { postLoad } from './post-load.mjs';
 import { runPressure } from './pressure-scenario.mjs';
 import { runSharedState } from './shared-state-scenario.mjs';
 import { runSoak } from './soak-scenario.mjs';
+import { runStreams } from './streams-scenario.mjs';
 
 const CFG = QUICK
   ? {
@@ -116,7 +119,7 @@ function roundOrder(targets, r) {
 /** The process of target `t` that round (or stream) `r` goes to. */
 const originFor = (t, r) => t.origins[r % t.origins.length];
 
-const SCENARIOS = ['chat', 'embeddings', 'embeddings-wire', 'classify'];
+const SCENARIOS = ['chat', 'streams', 'embeddings', 'embeddings-wire', 'classify'];
 // Long runs (~5 min each), or ones that need more than node (redis-server), only when asked for: BENCH_ONLY=pressure / soak / shared-state.
 const OPT_IN = ['pressure', 'soak', 'shared-state'];
 const ONLY = (process.env.BENCH_ONLY ?? '')
@@ -602,6 +605,13 @@ async function main() {
       console.log(`  fake ${fake.origin}`);
     }
 
+    const extra = [];
+    if (RUN.has('streams')) {
+      console.log('scenario: 1,000 concurrent streams');
+      const streams = await runStreams({ quick: QUICK });
+      extra.push({ ...streams, markdown: `## Concurrent streams\n\n${streams.markdown}` });
+    }
+
     let emb = null;
     if (RUN.has('embeddings')) {
       console.log('scenario: embeddings, 64 texts per call at c=32');
@@ -620,7 +630,7 @@ async function main() {
       cls = await runClassify(fake);
     }
 
-    const extra = wire ? [{ ...wire, markdown: `## Embeddings at wire speed\n\n${wire.markdown}` }] : [];
+    if (wire) extra.push({ ...wire, markdown: `## Embeddings at wire speed\n\n${wire.markdown}` });
     if (RUN.has('pressure')) {
       console.log('scenario: pressure (c=1000 on a 1 s upstream, 2x overload)');
       extra.push(await runPressure({ quick: QUICK }));
