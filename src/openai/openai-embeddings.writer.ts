@@ -5,16 +5,14 @@ import type { EmbedResult } from '../embeddings/embeddings.service.js';
  * `/embeddings` (see nativeAnswer): float vectors are the upstream's own text copied in, base64 ones
  * their float32 bytes encoded natively.
  */
-export function openAiAnswer(result: EmbedResult, format: 'float' | 'base64'): Buffer[] {
-  const parts: Buffer[] = [Buffer.from('{"object":"list","data":[')];
+export function openAiAnswer(result: EmbedResult, format: 'float' | 'base64'): Array<Buffer | string> {
+  const parts: Array<Buffer | string> = ['{"object":"list","data":['];
   result.embeddings.forEach((vector, index) => {
     const head = `${index > 0 ? ',' : ''}{"object":"embedding","index":${index},"embedding":`;
-    if (format === 'base64') parts.push(Buffer.from(`${head}"${vector.base64()}"}`, 'latin1'));
-    else parts.push(Buffer.from(head), vector.jsonBytes(), CLOSE_BRACE);
+    if (format === 'base64') parts.push(`${head}"${vector.base64()}"}`);
+    else parts.push(head, vector.jsonBytes(), '}');
   });
   const usage = result.usage ?? { prompt_tokens: 0, total_tokens: 0 };
-  parts.push(Buffer.from(`],"model":${JSON.stringify(result.model)},"usage":${JSON.stringify(usage)}}`));
+  parts.push(`],"model":${JSON.stringify(result.model)},"usage":${JSON.stringify(usage)}}`);
   return parts;
 }
-
-const CLOSE_BRACE = Buffer.from('}');

@@ -39,15 +39,18 @@ export class ScratchBuffers {
     };
   }
 
-  /** `parts` copied one after another into a borrowed buffer. */
-  concat(parts: readonly Uint8Array[]): Scratch {
+  /** `parts` one after another in a borrowed buffer: bytes copied, strings written as UTF-8 (no Buffer made for them). */
+  concat(parts: ReadonlyArray<Uint8Array | string>): Scratch {
     let size = 0;
-    for (const part of parts) size += part.length;
+    for (const part of parts) size += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
     const scratch = this.take(size);
     let offset = 0;
     for (const part of parts) {
-      scratch.bytes.set(part, offset);
-      offset += part.length;
+      if (typeof part === 'string') offset += scratch.bytes.write(part, offset);
+      else {
+        scratch.bytes.set(part, offset);
+        offset += part.length;
+      }
     }
     return scratch;
   }
@@ -64,7 +67,7 @@ export const scratchBuffers = new ScratchBuffers();
  * An answer body made of `parts`, in a scratch buffer handed back once the response is written (or
  * abandoned). Only for a body that goes straight to `reply.send()`.
  */
-export function answerBody(parts: readonly Uint8Array[], ctx: RequestContext): Buffer {
+export function answerBody(parts: ReadonlyArray<Uint8Array | string>, ctx: RequestContext): Buffer {
   const scratch = scratchBuffers.concat(parts);
   ctx.afterResponse(scratch.release);
   return scratch.bytes;

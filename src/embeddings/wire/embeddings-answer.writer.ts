@@ -6,17 +6,15 @@ import type { EmbedResult } from '../embeddings.service.js';
  * into the answer's buffer (answerBody). No vector is turned into numbers and back, and no
  * framework serialiser walks it.
  */
-export function nativeAnswer(result: EmbedResult): Buffer[] {
-  const parts: Buffer[] = [Buffer.from('{"embeddings":[')];
+export function nativeAnswer(result: EmbedResult): Array<Buffer | string> {
+  const parts: Array<Buffer | string> = ['{"embeddings":['];
   result.embeddings.forEach((vector, i) => {
-    if (i > 0) parts.push(COMMA);
+    if (i > 0) parts.push(',');
     parts.push(vector.jsonBytes());
   });
-  parts.push(Buffer.from(`],"model":${JSON.stringify(result.model)}${usageField(result)}}`));
+  parts.push(`],"model":${JSON.stringify(result.model)}${usageField(result)}}`);
   return parts;
 }
-
-const COMMA = Buffer.from(',');
 
 function usageField(result: EmbedResult): string {
   return result.usage ? `,"usage":${JSON.stringify(result.usage)}` : '';
