@@ -196,6 +196,10 @@ export class EnvironmentSchema {
   @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   EMBEDDINGS_CACHE_MAX_BYTES: number = 2 * 1024 * 1024 * 1024;
 
+  /** How long a vector stays in the shared cache tier (REDIS_URL), in seconds. */
+  @IsInt() @Min(1) @Max(31_536_000)
+  EMBEDDINGS_CACHE_TTL_S: number = 86_400;
+
   /** Base64 calls ask the upstream for base64 too (falls back to float by itself if the upstream refuses). */
   @IsBoolean() @booleanString()
   EMBEDDINGS_UPSTREAM_BASE64: boolean = true;

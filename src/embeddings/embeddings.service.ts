@@ -7,6 +7,7 @@ import { TimeSlice } from '../common/scheduling/time-slice.js';
 import { checkTexts, TextLimits } from '../common/validation/check-texts.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { EmbeddingSharedTier } from './embedding-shared.tier.js';
 import { EmbeddingCache } from './embedding.cache.js';
 import { EmbeddingSpec, specKey } from './embedding.types.js';
 import { EmbeddingsUpstream, WireFormat } from './embeddings.upstream.js';
@@ -51,6 +52,7 @@ export class EmbeddingsService implements OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly cache: EmbeddingCache,
+    private readonly shared: EmbeddingSharedTier,
     private readonly upstream: EmbeddingsUpstream,
     private readonly metrics: MetricsService,
   ) {
@@ -100,6 +102,7 @@ export class EmbeddingsService implements OnModuleDestroy {
       this.metrics.embeddingsCache.inc({ result: 'hit' }, slotOf.size - misses.length);
       this.metrics.embeddingsCache.inc({ result: 'miss' }, misses.length);
     }
+    if (misses.length > 0 && this.shared.enabled) await this.fromSharedTier(spec, misses, missSlots, slots);
     if (misses.length > 0) {
       const fetched = await this.fetch({ spec, wire: this.upstream.wireFor(format) }, misses, ctx);
       fetched.forEach((vector, i) => (slots[missSlots[i]] = vector));
@@ -119,6 +122,28 @@ export class EmbeddingsService implements OnModuleDestroy {
       result.usage = { prompt_tokens: total, total_tokens: total };
     }
     return result;
+  }
+
+  /**
+   * Fills the slots the shared tier (Redis) can answer, keeps those vectors in the LRU too, and
+   * leaves in `misses` / `missSlots` (edited in place) only what the upstream must embed.
+   */
+  private async fromSharedTier(spec: EmbeddingSpec, misses: string[], missSlots: number[], slots: StoredVector[]): Promise<void> {
+    const found = await this.shared.getMany(spec, misses);
+    let kept = 0;
+    for (let i = 0; i < misses.length; i++) {
+      const vector = found[i];
+      if (vector === undefined) {
+        misses[kept] = misses[i];
+        missSlots[kept] = missSlots[i];
+        kept++;
+      } else {
+        slots[missSlots[i]] = vector;
+        this.cache.set(spec, misses[i], vector);
+      }
+    }
+    misses.length = kept;
+    missSlots.length = kept;
   }
 
   /**
@@ -161,6 +186,7 @@ export class EmbeddingsService implements OnModuleDestroy {
     this.metrics.embeddingsBatchSize.observe(texts.length);
     const vectors = await this.upstream.embed(lane.spec, texts, lane.wire, ctx);
     vectors.forEach((vector, i) => this.cache.set(lane.spec, texts[i], vector));
+    this.shared.setMany(lane.spec, texts, vectors);
     return vectors;
   }
 }

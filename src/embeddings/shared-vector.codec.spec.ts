@@ -34,6 +34,7 @@ describe('shared vector values', () => {
     ['JSON text only', { dimensions: 3, tokens: 2.5, json: json('[0.1,-0.25,3e-7]') }],
     ['float32 only, no tokens', { dimensions: 3, tokens: undefined, f32: f32Of([0.1, -0.25, 3e-7]) }],
     ['both forms, zero tokens', { dimensions: 2, tokens: 0, json: json('[1,2]'), f32: f32Of([1, 2]) }],
+    ['JSON text not counted yet', { dimensions: undefined, tokens: 1, json: json('[1,2,3]') }],
   ];
 
   it.each(cases)('%s: round-trips byte for byte', (_, vector) => {
@@ -61,8 +62,10 @@ describe('shared vector values', () => {
     expect(decoded.json!.toString('latin1')).toBe('[1,2]');
   });
 
-  it('refuses to encode a vector with neither form', () => {
+  it('refuses to encode a vector with neither form, or float32 bytes that do not match its dimensions', () => {
     expect(() => encodeSharedVector({ dimensions: 2, tokens: 1 })).toThrow(/neither form/);
+    expect(() => encodeSharedVector({ dimensions: 3, tokens: 1, f32: f32Of([1, 2]) })).toThrow(/dimensions × 4/);
+    expect(() => encodeSharedVector({ dimensions: undefined, tokens: 1, f32: f32Of([1, 2]) })).toThrow(/dimensions × 4/);
   });
 
   const good = encodeSharedVector({ dimensions: 2, tokens: 1, json: json('[1,2]'), f32: f32Of([1, 2]) });
@@ -86,7 +89,7 @@ describe('shared vector values', () => {
     ['no form', mutated(2, 0)],
     ['unknown form bit', mutated(2, 7)],
     ['reserved byte set', mutated(3, 1)],
-    ['zero dimensions', encodeSharedVector({ dimensions: 0, tokens: 1, json: json('[]') })],
+    ['float32 with dimensions 0', (() => { const c = Buffer.from(encodeSharedVector({ dimensions: 2, tokens: 1, f32: f32Of([1, 2]) })); c.writeUInt32LE(0, 4); return c; })()],
     ['JSON that is not a list', (() => { const c = Buffer.from(good); c[20] = 0x7b; return c; })()],
     ['negative tokens', withTokens(-1)],
     ['infinite tokens', withTokens(Number.POSITIVE_INFINITY)],

@@ -22,6 +22,15 @@ export class StoredVector {
     return new StoredVector(dimensions, tokens, ownCopy(json), undefined);
   }
 
+  /**
+   * From forms already in memory of their own (the shared cache's decoded value,
+   * shared-vector.codec.ts): taken as they are, not copied.
+   */
+  static fromOwnedForms(forms: { json?: Buffer; f32?: Buffer; dimensions: number | undefined; tokens: number | undefined }): StoredVector {
+    if (forms.json === undefined && forms.f32 === undefined) throw new Error('StoredVector.fromOwnedForms: neither form');
+    return new StoredVector(forms.f32 ? forms.f32.length / 4 : forms.dimensions, forms.tokens, forms.json, forms.f32);
+  }
+
   /** From little-endian float32 bytes (`dimensions * 4` of them); copied. */
   static fromFloat32(f32: Uint8Array, tokens: number | undefined): StoredVector {
     return new StoredVector(f32.length / 4, tokens, undefined, ownCopy(f32));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { sharedVectorKey } from '../../src/embeddings/shared-vector.codec.js';
 import { BallastProcess } from '../support/ballast-process.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -54,6 +55,14 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+interface EmbeddingsAnswer {
+  embeddings: number[][];
+  usage?: { prompt_tokens: number };
+}
+interface OpenAiEmbeddingsAnswer {
+  data: Array<{ embedding: number[] | string }>;
 }
 
 describe('two replicas sharing one Redis', () => {
@@ -167,5 +176,61 @@ describe('two replicas sharing one Redis', () => {
       remaining.push(Number(answer.headers.get('x-ratelimit-remaining')));
     }
     expect(remaining).toEqual([RPM - 1, RPM - 2, RPM - 3, RPM - 4]);
+  });
+
+  const embed = (base: string, key: string, texts: string[]) => call(base, '/embeddings', key, { texts });
+  const storedInRedis = async (text: string): Promise<boolean> => {
+    await inspector.connect().catch(() => undefined);
+    return (await inspector.exists(sharedVectorKey({ model: 'text-embedding-3-small' }, text))) === 1;
+  };
+
+  it('an embedding computed through A is answered by B with no upstream call, the same bytes, any encoding', async () => {
+    const key = 'key-embed';
+    const texts = ['shared across replicas', 'a second text', 'shared across replicas'];
+    const before = fake.counters.embeddings;
+    const fromA = await embed(a.url, key, texts);
+    expect(fromA.status).toBe(200);
+    expect(fake.counters.embeddings).toBe(before + 1);
+    await until('the vectors stored in Redis', async () => (await storedInRedis(texts[0])) && (await storedInRedis(texts[1])));
+
+    const fromB = await embed(b.url, key, texts);
+    expect(fromB.status).toBe(200);
+    expect(fake.counters.embeddings).toBe(before + 1); // B asked nobody but Redis
+    expect(fromB.body).toEqual(fromA.body); // vectors and usage, exactly
+    expect((fromB.body as EmbeddingsAnswer).embeddings[0]).toHaveLength(8);
+
+    // The OpenAI route on B, base64: derived from the shared float text, still no upstream call.
+    const base64 = await call(b.url, '/v1/embeddings', key, { model: 'text-embedding-3-small', input: texts[1], encoding_format: 'base64' });
+    expect(base64.status).toBe(200);
+    const bytes = Buffer.from((base64.body as OpenAiEmbeddingsAnswer).data[0].embedding as string, 'base64');
+    expect([...new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)]).toEqual(
+      (fromA.body as EmbeddingsAnswer).embeddings[1].map((x) => Math.fround(x)),
+    );
+    expect(fake.counters.embeddings).toBe(before + 1);
+
+    // Another embedding space (dimensions, on the OpenAI route) is another key prefix: a miss, paid once.
+    const other = await call(b.url, '/v1/embeddings', key, { model: 'text-embedding-3-small', input: [texts[0]], dimensions: 4 });
+    expect(other.status).toBe(200);
+    expect(fake.counters.embeddings).toBe(before + 2);
+  });
+
+  it('Redis stopped: embeddings still answer (from the upstream), never an error; back: shared again', async () => {
+    const key = 'key-embed-down';
+    await redis.stop();
+    for (const instance of [a, b]) await until('Redis seen as down', async () => (await readyRedis(instance.url)).redis.degraded);
+    const before = fake.counters.embeddings;
+    for (const instance of [a, b]) {
+      const answer = await embed(instance.url, key, ['during the outage']);
+      expect(answer.status).toBe(200);
+    }
+    expect(fake.counters.embeddings).toBe(before + 2); // B could not see A's vector: paid twice, answered both times
+
+    await redis.resume();
+    for (const instance of [a, b]) await until('Redis connected again', async () => !(await readyRedis(instance.url)).redis.degraded);
+    const fromA = await embed(a.url, key, ['after the outage']);
+    await until('the vector stored in Redis', () => storedInRedis('after the outage'));
+    const fromB = await embed(b.url, key, ['after the outage']);
+    expect(fromB.body).toEqual(fromA.body);
+    expect(fake.counters.embeddings).toBe(before + 3);
   });
 });
