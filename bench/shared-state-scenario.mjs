@@ -20,6 +20,13 @@
 //   c=64    autocannon, 64 connections, per round each target in turn. Target: redis ≥ 85 % of the
 //           in-process throughput (median of the per-round ratios).
 //
+//   embeddings  the cross-instance hit path: a second ballast-redis ("A") embeds texts, then
+//           ballast-redis ("B") is asked for each, one text per call at c=1, once: answered from
+//           Redis with 0 upstream calls (checked on the fake's counters). Beside it, in the same
+//           rounds: B's own LRU hit (the same texts again), and a miss (a new text, the fast fake
+//           upstream at 0 ms, 1536-dim vectors). What matters: a cross-instance hit costs about a
+//           Redis round trip over a local hit, and far less than any real upstream call.
+//
 //   After the run, ballast-redis's /metrics must show its EVALSHA round trips and no error; a
 //   command cut at REDIS_TIMEOUT_MS (answered by the insurance limiter) is reported as a problem.
 import { spawn } from 'node:child_process';
@@ -146,16 +153,80 @@ async function metricSum(origin, name, match = /.*/) {
   return sum;
 }
 
+const DIMS = 1536;
+
+/** One POST /embeddings of `texts`; checks a 200 with one DIMS-long vector per text. */
+async function embedCall(pool, texts) {
+  const t0 = performance.now();
+  const res = await pool.request({ method: 'POST', path: '/embeddings', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts }) });
+  const body = await res.body.text();
+  const ms = performance.now() - t0;
+  if (res.statusCode !== 200) throw new Error(`/embeddings: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
+  const answer = JSON.parse(body);
+  if (answer.embeddings.length !== texts.length || answer.embeddings.some((v) => v.length !== DIMS)) throw new Error('/embeddings: wrong answer shape');
+  return ms;
+}
+
+async function embeddingsHitPath({ cfg, fake, a, b }) {
+  const problems = [];
+  await fake.setKnobs({ latencyMs: 0, embeddingDims: DIMS });
+  const poolA = new Pool(a.origin, { connections: 1 });
+  const poolB = new Pool(b.origin, { connections: 1 });
+  const n = cfg.embN;
+  const lat = { cross: [], local: [], miss: [] };
+  const p50 = { cross: [], local: [], miss: [] };
+  let crossUpstream = 0;
+  let seq = 0;
+  const fresh = (k) => Array.from({ length: k }, () => `bench text ${process.pid} ${seq++} ${'lorem ipsum '.repeat(8)}`);
+  try {
+    for (const t of fresh(50)) await embedCall(poolB, [t]); // warm-up: first calls, JIT
+    for (let r = 0; r < cfg.embRounds; r++) {
+      const shared = fresh(n);
+      await embedCall(poolA, shared); // A pays the upstream and stores them in Redis
+      await sleep(50); // A's writes are not awaited by its answer
+      const order = roundOrder(['cross', 'miss'], r);
+      for (const kind of order) {
+        const before = (await fake.getCounters()).embeddings;
+        const texts = kind === 'cross' ? shared : fresh(n);
+        const out = [];
+        for (const t of texts) out.push(await embedCall(poolB, [t]));
+        const upstream = (await fake.getCounters()).embeddings - before;
+        if (kind === 'cross') crossUpstream += upstream;
+        else if (upstream !== n) problems.push(`embeddings: ${n} new texts cost ${upstream} upstream calls`);
+        lat[kind].push(...out);
+        p50[kind].push(median(out));
+      }
+      const out = [];
+      for (const t of shared) out.push(await embedCall(poolB, [t])); // now in B's LRU
+      lat.local.push(...out);
+      p50.local.push(median(out));
+    }
+  } finally {
+    await Promise.all([poolA.close(), poolB.close()]);
+  }
+  if (crossUpstream !== 0) problems.push(`embeddings: ${crossUpstream} upstream calls for texts another instance had embedded (expected 0)`);
+  const row = (name, k) => [name, f3(median(p50[k])), f3(percentile(sortNum(lat[k]), 99)), f3(median(p50[k]) - median(p50.local))];
+  const markdown = [
+    `#### Embeddings: the cross-instance hit path (/embeddings, 1 text of ${DIMS} dims per call, c=1)`,
+    '',
+    `${cfg.embRounds} rounds × ${n} texts: instance A embeds them (one call), then B is asked for each once (cross-instance hit), then again (B's own LRU); a new text per call for the miss row (fast fake, 0 ms). Upstream calls during the cross-instance rows: **${crossUpstream}**.`,
+    '',
+    mdTable(['path on B', 'p50 ms', 'p99 ms', 'over a local hit, ms'], [row("local hit (B's LRU)", 'local'), row('cross-instance hit (Redis, embedded by A)', 'cross'), row('miss (upstream at 0 ms)', 'miss')]),
+  ].join('\n');
+  return { markdown, problems, data: { p50, crossUpstream } };
+}
+
 export async function runSharedState({ quick = QUICK } = {}) {
   const cfg = quick
-    ? { rounds: 3, settle: 100, n: 100, pings: 100, thrRounds: 1, warmSec: 1, durSec: 2 }
-    : { rounds: 11, settle: 300, n: 400, pings: 400, thrRounds: 10, warmSec: 1, durSec: 2 };
+    ? { rounds: 3, settle: 100, n: 100, pings: 100, thrRounds: 1, warmSec: 1, durSec: 2, embRounds: 2, embN: 50 }
+    : { rounds: 11, settle: 300, n: 400, pings: 400, thrRounds: 10, warmSec: 1, durSec: 2, embRounds: 8, embN: 100 };
   const problems = [];
   const fake = await startFake();
   const redis = await startRedis();
   const env = { RATE_LIMIT_RPM: MAX_RPM, LOG_LEVEL: 'warn' };
   const inproc = await startBallast('undici', fake.origin, { name: 'ballast-in-process', env });
   const shared = await startBallast('undici', fake.origin, { name: 'ballast-redis', env: { ...env, REDIS_URL: redis.url } });
+  const sharedA = await startBallast('undici', fake.origin, { name: 'ballast-redis-a', env: { ...env, REDIS_URL: redis.url } });
   const targets = [
     { name: 'in-process', b: inproc },
     { name: 'redis', b: shared },
@@ -210,6 +281,9 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const ratios = rps.redis.map((x, i) => x / rps['in-process'][i]);
     const c64 = { rps, ratio: median(ratios), ratios };
 
+    const emb = await embeddingsHitPath({ cfg, fake, a: sharedA, b: shared });
+    problems.push(...emb.problems);
+
     // What ballast-redis did: every request one EVALSHA, none failed or cut at the timeout.
     const evalOk = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', /command="eval(sha)?",outcome="ok"/);
     const evalBad = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', /command="eval(sha)?",outcome="(error|timeout)"/);
@@ -244,11 +318,13 @@ export async function runSharedState({ quick = QUICK } = {}) {
       mdTable(['target', 'req/s', 'vs target'], c64Rows),
       '',
       `ballast-redis: ${f0(evalOk)} EVALSHA round trips ok, ${f0(evalBad)} failed or timed out, for ${f0(served)} answered requests.`,
+      '',
+      emb.markdown,
     ].join('\n');
-    return { markdown, problems, data: { c1, c64 } };
+    return { markdown, problems, data: { c1, c64, embeddings: emb.data } };
   } finally {
     client.disconnect();
-    await Promise.all([stopChild(inproc.cp), stopChild(shared.cp), stopChild(fake.cp), stopChild(redis.cp)]);
+    await Promise.all([stopChild(inproc.cp), stopChild(shared.cp), stopChild(sharedA.cp), stopChild(fake.cp), stopChild(redis.cp)]);
   }
 }
 
