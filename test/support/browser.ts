@@ -1,24 +1,11 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-
-const executable = (path: string) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { findExecutable, isExecutable } from './executables.js';
 
 /**
  * Debian's chromium (`apt-get install -y chromium`: /usr/bin/chromium, or `chromium` elsewhere on
  * PATH); CHROMIUM_PATH points at another Chromium or Chrome. Playwright downloads nothing.
  */
-export const CHROMIUM_PATH =
-  process.env.CHROMIUM_PATH ||
-  ['/usr/bin/chromium', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'chromium'))].find(executable) ||
-  '/usr/bin/chromium';
+export const CHROMIUM_PATH = findExecutable('chromium', process.env.CHROMIUM_PATH);
 
 /**
  * Flags for a headless run on a machine without a display or a network beyond the loopback: no
@@ -42,7 +29,7 @@ const CHROMIUM_ARGS = [
  * missing: .ci/run installs it, and so must a developer who runs the browser suite.
  */
 export async function launchChromium(): Promise<Browser> {
-  if (!executable(CHROMIUM_PATH)) {
+  if (!isExecutable(CHROMIUM_PATH)) {
     throw new Error(
       `No Chromium at ${CHROMIUM_PATH}: the browser e2e suite needs Debian's chromium. ` +
         'Install it with `apt-get install -y chromium` (.ci/run does this when it is missing), ' +

@@ -1,24 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findExecutable, isExecutable } from './executables.js';
 import { closedPort } from './ports.js';
 
-const executable = (path: string) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Debian's redis-server (`apt-get install -y redis-server`), another on PATH, or REDIS_SERVER_PATH. */
-export const REDIS_SERVER_PATH =
-  process.env.REDIS_SERVER_PATH ||
-  ['/usr/bin/redis-server', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'))].find(executable) ||
-  '/usr/bin/redis-server';
+export const REDIS_SERVER_PATH = findExecutable('redis-server', process.env.REDIS_SERVER_PATH);
 
 /**
  * A throwaway redis-server on 127.0.0.1 and a free port, with no persistence (no RDB, no AOF, its
@@ -34,7 +23,7 @@ export class RedisServer {
   ) {}
 
   static async start(): Promise<RedisServer> {
-    if (!executable(REDIS_SERVER_PATH)) {
+    if (!isExecutable(REDIS_SERVER_PATH)) {
       throw new Error(
         `No redis-server at ${REDIS_SERVER_PATH}: the shared-state suites start a throwaway Redis. ` +
           'Install it with `apt-get install -y redis-server` (.ci/run does this when it is missing), ' +
