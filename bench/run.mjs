@@ -22,6 +22,9 @@
 //                                               under load, overload 503s and RSS (classify-scenario.mjs)
 //                                   streams     1,000 concurrent SSE streams opened over 2 s: direct, a bare
 //                                               pipe relay, ballast /chat/stream and /v1 (streams-scenario.mjs)
+//                                   partial     0/10/30/50 % random upstream failures, one and two
+//                                               upstreams: success and upstream attempts per call
+//                                               beside going direct (partial-failure-scenario.mjs)
 //                                   pressure    (opt-in) 1000 callers on a 1 s upstream; 2x overload
 //                                               with MAX_IN_FLIGHT (pressure-scenario.mjs)
 //                                   soak        (opt-in) 5 minutes of mixed load, RSS drift (soak-scenario.mjs)
@@ -72,6 +75,7 @@ import {
   stopChild,
   timedRequest,
 } from './lib.mjs';
+import { runPartialFailure } from './partial-failure-scenario.mjs';
 import { postLoad } from './post-load.mjs';
 import { runPressure } from './pressure-scenario.mjs';
 import { runSharedState } from './shared-state-scenario.mjs';
@@ -119,7 +123,7 @@ function roundOrder(targets, r) {
 /** The process of target `t` that round (or stream) `r` goes to. */
 const originFor = (t, r) => t.origins[r % t.origins.length];
 
-const SCENARIOS = ['chat', 'streams', 'embeddings', 'embeddings-wire', 'classify'];
+const SCENARIOS = ['chat', 'streams', 'embeddings', 'embeddings-wire', 'classify', 'partial'];
 // Long runs (~5 min each), or ones that need more than node (redis-server), only when asked for: BENCH_ONLY=pressure / soak / shared-state.
 const OPT_IN = ['pressure', 'soak', 'shared-state'];
 const ONLY = (process.env.BENCH_ONLY ?? '')
@@ -631,6 +635,11 @@ async function main() {
     }
 
     if (wire) extra.push({ ...wire, markdown: `## Embeddings at wire speed\n\n${wire.markdown}` });
+    if (RUN.has('partial')) {
+      console.log('scenario: partial upstream failure (0/10/30/50 %, one and two upstreams, beside direct)');
+      const partial = await runPartialFailure({ quick: QUICK });
+      extra.push({ ...partial, markdown: `## Partial upstream failure\n\n${partial.markdown}` });
+    }
     if (RUN.has('pressure')) {
       console.log('scenario: pressure (c=1000 on a 1 s upstream, 2x overload)');
       extra.push(await runPressure({ quick: QUICK }));
