@@ -3,7 +3,7 @@
 // transports, separate processes). Every server runs in its own child process; the load is generated
 // here. Writes bench/results/latest.md.
 //
-//   npm run bench                 full run (~10 min: chat ~3.5 min, streams ~1.5 min, embeddings ~1.5 min, classify ~4 min)
+//   npm run bench                 full run (~11 min: chat ~3.5 min, streams ~1.5 min, embeddings ~1.5 min, classify ~4 min, partial ~1 min)
 //   BENCH_QUICK=1 npm run bench   smoke run (~5x shorter)
 //   BENCH_LOG_LEVEL=warn ...      ballast's LOG_LEVEL (default info: one log line per request, written
 //                                 to a file in ballast's temp dir, see tailLines() in lib.mjs)
