@@ -30,6 +30,8 @@
 //                                   soak        (opt-in) 5 minutes of mixed load, RSS drift (soak-scenario.mjs)
 //                                   shared-state (opt-in) REDIS_URL set vs unset: added p50 at c=1 vs a
 //                                               PING, c=64 throughput (shared-state-scenario.mjs)
+//                                   retrieval   (opt-in) embedded and pg stores: ingest, search per mode,
+//                                               recall@10, /health (retrieval-scenario.mjs)
 //
 // Layout: run.mjs (chat scenarios, report, main), embeddings-scenario.mjs, classify-scenario.mjs (with
 // classify-raw.mjs, health-probe.mjs, classify-texts.mjs), lib.mjs (processes, stats, formatting),
@@ -81,6 +83,7 @@ import { runPressure } from './pressure-scenario.mjs';
 import { runSharedState } from './shared-state-scenario.mjs';
 import { runSoak } from './soak-scenario.mjs';
 import { runStreams } from './streams-scenario.mjs';
+import { runRetrieval } from './retrieval-scenario.mjs';
 
 const CFG = QUICK
   ? {
@@ -124,8 +127,8 @@ function roundOrder(targets, r) {
 const originFor = (t, r) => t.origins[r % t.origins.length];
 
 const SCENARIOS = ['chat', 'streams', 'embeddings', 'embeddings-wire', 'classify', 'partial'];
-// Long runs (~5 min each), or ones that need more than node (redis-server), only when asked for: BENCH_ONLY=pressure / soak / shared-state.
-const OPT_IN = ['pressure', 'soak', 'shared-state'];
+// Long runs (~5 min each), or ones that need more than node (redis-server), only when asked for: BENCH_ONLY=pressure / soak / shared-state / retrieval.
+const OPT_IN = ['pressure', 'soak', 'shared-state', 'retrieval'];
 const ONLY = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((x) => x.trim())
@@ -651,6 +654,11 @@ async function main() {
     if (RUN.has('shared-state')) {
       console.log('scenario: shared state (REDIS_URL set vs unset)');
       extra.push(await runSharedState({ quick: QUICK }));
+    }
+    if (RUN.has('retrieval')) {
+      console.log('scenario: retrieval (embedded and pg stores: ingest, search per mode, recall, /health)');
+      const retrieval = await runRetrieval();
+      extra.push({ ...retrieval, markdown: `## Retrieval\n\n${retrieval.markdown}` });
     }
 
     const reported = report(meta, chat, emb, cls);

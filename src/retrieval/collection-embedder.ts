@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { EmbeddingsService } from '../embeddings/embeddings.service.js';
 import { dimensionMismatch } from './errors/retrieval-errors.js';
 import type { CollectionRecord } from './store/vector-store.js';
-import { toStoredVector } from './stored-vector.js';
+import { vectorLiteral } from './vector-literal.js';
 
 export interface EmbeddedTexts {
   /** pgvector text per input, in order. */
@@ -39,7 +39,7 @@ export class CollectionEmbedder {
     let tokens: number | undefined = 0;
     for (const result of results) {
       for (const embedding of result.embeddings) {
-        const stored = toStoredVector(embedding);
+        const stored = vectorLiteral(embedding);
         dimensions ??= stored.dimensions;
         if (stored.dimensions !== dimensions) throw dimensionMismatch(collection.name, dimensions, stored.dimensions);
         vectors.push(stored.literal);

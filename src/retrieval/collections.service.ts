@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { CollectionDto, CollectionListDto, CreateCollectionDto, DeletedDto } from './dto/collection.dto.js';
 import { collectionNotFound } from './errors/retrieval-errors.js';
-import { CollectionStats, VectorStore } from './store/vector-store.js';
+import { CollectionRecord, CollectionStats, VectorStore } from './store/vector-store.js';
 
 @Injectable()
 export class CollectionsService {
@@ -22,7 +22,9 @@ export class CollectionsService {
   }
 
   async get(name: string): Promise<CollectionDto> {
-    return view(await this.require(name));
+    const found = await this.store.getCollection(name);
+    if (!found) throw collectionNotFound(name);
+    return view(found);
   }
 
   async delete(name: string): Promise<DeletedDto> {
@@ -30,9 +32,9 @@ export class CollectionsService {
     return { id: name, deleted: true };
   }
 
-  /** The collection, or 404 naming it. */
-  async require(name: string): Promise<CollectionStats> {
-    const found = await this.store.getCollection(name);
+  /** The collection (without counts), or 404 naming it. */
+  async require(name: string): Promise<CollectionRecord> {
+    const found = await this.store.findCollection(name);
     if (!found) throw collectionNotFound(name);
     return found;
   }

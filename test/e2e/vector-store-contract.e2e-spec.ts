@@ -59,6 +59,9 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
     expect((await store.listCollections()).map((c) => c.name)).toContain('c-basic');
     await expect(store.getCollection('c-basic')).resolves.toMatchObject({ documents: 0, chunks: 0 });
     await expect(store.getCollection('nope')).resolves.toBeUndefined();
+    const found = await store.findCollection('c-basic');
+    expect(found).toEqual({ ...created });
+    await expect(store.findCollection('nope')).resolves.toBeUndefined();
   });
 
   describe('with vectors', () => {

@@ -58,6 +58,10 @@ export class PgVectorStore extends VectorStore {
     return this.run(async (pool) => (await pool.query<CollectionStats>(`SELECT ${COLLECTION_COLUMNS}, ${STATS} FROM retrieval_collections c WHERE name = $1`, [name])).rows[0]);
   }
 
+  findCollection(name: string): Promise<CollectionRecord | undefined> {
+    return this.run(async (pool) => (await pool.query<CollectionRecord>(`SELECT ${COLLECTION_COLUMNS} FROM retrieval_collections WHERE name = $1`, [name])).rows[0]);
+  }
+
   deleteCollection(name: string): Promise<boolean> {
     return this.transaction(async (client) => {
       const deleted = await client.query<{ id: number }>('DELETE FROM retrieval_collections WHERE name = $1 RETURNING id::int AS id', [name]);

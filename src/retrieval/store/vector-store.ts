@@ -54,6 +54,8 @@ export abstract class VectorStore {
   abstract createCollection(input: { name: string; model: string | null; dimensions: number | null; metadata: Record<string, unknown> }): Promise<CollectionRecord>;
   abstract listCollections(): Promise<CollectionStats[]>;
   abstract getCollection(name: string): Promise<CollectionStats | undefined>;
+  /** The collection's row alone (no counts): what every write and search needs first, at the cost of one index lookup. */
+  abstract findCollection(name: string): Promise<CollectionRecord | undefined>;
   /** Deletes the collection, its documents, chunks and index; false if there was none. */
   abstract deleteCollection(name: string): Promise<boolean>;
   /** Vectors already stored in the collection for these chunk hashes (pgvector text), so unchanged chunks are not embedded again. */

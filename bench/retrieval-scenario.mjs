@@ -1,0 +1,272 @@
+// Retrieval scenario of the ballast benchmark: `node bench/retrieval-scenario.mjs` on its own (report
+// on stdout and in bench/results/retrieval-run.md), or BENCH_ONLY=retrieval npm run bench (opt-in:
+// it ingests tens of thousands of chunks). For each store path (embedded PGlite in ballast's worker;
+// the pg.Pool path over TCP to a PGlite socket server, the only pgvector server this machine can run)
+// and each corpus size (BENCH_RETRIEVAL_SIZES, default 10000x384,50000x384,10000x1536):
+//   ingest     POST /collections/:name/documents, 200 one-chunk documents per call, 2 calls in flight,
+//              embeddings from a fast local upstream (retrieval-upstream.mjs, clustered vectors)
+//   search     c=1 (100 queries) and c=16 (4 s closed loop) per mode: vector, text, hybrid
+//   recall@10  of `vector` against exact neighbours computed here by brute force on the same vectors
+//   store SQL  the same vector query through the same adapter straight to the store (no HTTP, Nest or
+//              worker hop), after ballast has stopped: what HTTP and the hop add
+//   /health    p99 of a probe every 10 ms from a worker thread, during ingest and during c=16 search
+//   RSS        ballast's VmRSS after ingest and after search
+// Targets (issue 23): recall@10 >= 0.95; vector p99 at c=1 <= 2x the store SQL's; /health p99 <= 10 ms.
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Pool } from 'undici';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
+import { vector as pgvectorExtension } from '@electric-sql/pglite-pgvector';
+import { JSON_HEADERS, ROOT, benchTempDir, f1, f2, mdTable, percentile, procRssMiB, runStandalone, sleep, sortNum, startBallast, startForked, stopChild, track } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { parseText, textFor, vectorFor } from './retrieval-data.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SIZES = (process.env.BENCH_RETRIEVAL_SIZES ?? '10000x384,50000x384,10000x1536').split(',').map((s) => s.split('x').map(Number));
+const BACKENDS = (process.env.BENCH_RETRIEVAL_BACKENDS ?? 'embedded,pg').split(',');
+const DOCS_PER_CALL = 200;
+const INGEST_CONCURRENCY = 2;
+const C1_QUERIES = 100;
+const C16_SECONDS = 4;
+const RECALL_QUERIES = 100;
+const EF_SEARCH = Number(process.env.RETRIEVAL_HNSW_EF_SEARCH ?? 100);
+const MODES = ['vector', 'text', 'hybrid'];
+
+const PROBE_CODE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { performance } = require('node:perf_hooks');
+let running = true; const ms = [];
+parentPort.on('message', () => { running = false; });
+(async () => {
+  while (running) {
+    const t0 = performance.now();
+    try { const r = await fetch(workerData.origin + '/health'); await r.arrayBuffer(); ms.push(performance.now() - t0); } catch { ms.push(Infinity); }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  parentPort.postMessage(ms);
+})();`;
+
+/** /health every 10 ms from a worker thread (its own loop) until `stop()`; resolves the latencies. */
+function healthProbe(origin) {
+  const worker = new Worker(PROBE_CODE, { eval: true, workerData: { origin } });
+  const done = new Promise((resolve) => worker.once('message', resolve));
+  return { stop: async () => { worker.postMessage('stop'); const ms = await done; await worker.terminate(); return sortNum(ms); } };
+}
+
+async function post(pool, p, body) {
+  const res = await pool.request({ method: 'POST', path: p, headers: JSON_HEADERS, body: JSON.stringify(body) });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`POST ${p}: ${res.statusCode} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+async function waitStoreUp(origin) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const res = await fetch(`${origin}/ready`);
+    const body = await res.json();
+    const state = body.details?.vector_store?.state ?? body.info?.vector_store?.state;
+    if (state === 'up') return;
+    if (Date.now() > deadline) throw new Error(`vector store not up: ${JSON.stringify(body.details?.vector_store)}`);
+    await sleep(200);
+  }
+}
+
+function exactTop10(n, dims, queries) {
+  const docs = new Float32Array(n * dims);
+  for (let i = 0; i < n; i++) docs.set(vectorFor('v', i, n, dims), i * dims);
+  return queries.map((q) => {
+    const qv = Float32Array.from(vectorFor('q', q, n, dims));
+    const scores = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      const o = i * dims;
+      for (let d = 0; d < dims; d++) s += docs[o + d] * qv[d];
+      scores[i] = s;
+    }
+    return [...scores.keys()].sort((a, b) => scores[b] - scores[a]).slice(0, 10).map((i) => `v${i}`);
+  });
+}
+
+async function startPgServer(dataDir) {
+  const cp = track(spawn(process.execPath, [path.join(ROOT, 'test', 'support', 'pglite-socket-server.mjs'), dataDir, '0'], { stdio: ['ignore', 'pipe', 'inherit'] }), 'pglite-socket');
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    cp.stdout.on('data', (c) => { out += c; const m = /listening (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+    cp.once('exit', (code) => reject(new Error(`pglite socket server exited (${code})`)));
+  });
+  return { cp, url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` };
+}
+
+/** The same vector SQL through the same adapter (dist), straight to the store: no HTTP, Nest or worker hop. */
+async function storeSqlLatencies(poolFactory, name, n, dims) {
+  const { PgVectorStore } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'pg-vector.store.js')).href);
+  const pool = await poolFactory();
+  await pool.query(`SET hnsw.ef_search = ${EF_SEARCH}`);
+  const store = new PgVectorStore({ pool: async () => pool }, { m: 16, efConstruction: 64 });
+  const collection = (await pool.query('SELECT id::int AS id, name, model, dimensions FROM retrieval_collections WHERE name = $1', [name])).rows[0];
+  const ms = [];
+  for (let q = 0; q < C1_QUERIES + 10; q++) {
+    const literal = `[${Array.from(vectorFor('q', q, n, dims), (x) => x.toFixed(6)).join(',')}]`;
+    const t0 = performance.now();
+    await store.searchVector(collection, literal, 10, []);
+    if (q >= 10) ms.push(performance.now() - t0);
+  }
+  await pool.end();
+  return sortNum(ms);
+}
+
+async function runOne(backend, n, dims, upstream) {
+  const row = { backend, n, dims };
+  const dataDir = benchTempDir('ballast-retrieval-');
+  let pgServer;
+  const env = { RETRIEVAL_ENABLED: 'true', EMBEDDING_MODEL: 'bench-embed', EMBEDDINGS_CACHE_SIZE: '0', RETRIEVAL_HNSW_EF_SEARCH: String(EF_SEARCH), LOG_LEVEL: 'warn' };
+  if (backend === 'pg') {
+    pgServer = await startPgServer(path.join(dataDir, 'pg'));
+    Object.assign(env, { DATABASE_URL: pgServer.url, DATABASE_POOL_MAX: '4' });
+  } else env.DATA_DIR = path.join(dataDir, 'embedded');
+  const bal = await startBallast('undici', upstream.origin, { name: `ballast-retrieval-${backend}`, env });
+  const pool = new Pool(bal.origin, { connections: 16, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 600_000, bodyTimeout: 600_000 });
+  const name = `bench-${n}-${dims}`;
+  try {
+    await waitStoreUp(bal.origin);
+    await post(pool, '/collections', { name });
+
+    // ingest
+    let probe = healthProbe(bal.origin);
+    const calls = Math.ceil(n / DOCS_PER_CALL);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: INGEST_CONCURRENCY }, async () => {
+      while (next < calls) {
+        const c = next++;
+        const documents = [];
+        for (let i = c * DOCS_PER_CALL; i < Math.min(n, (c + 1) * DOCS_PER_CALL); i++) documents.push({ id: `v${i}`, text: textFor('v', i, n), metadata: { cluster: i % 7 } });
+        await post(pool, `/collections/${name}/documents`, { documents });
+      }
+    }));
+    row.ingestSec = (performance.now() - t0) / 1000;
+    row.ingestRate = n / row.ingestSec;
+    let health = await probe.stop();
+    row.healthIngestP99 = percentile(health, 99);
+    row.healthIngestMax = health[health.length - 1];
+    row.rssIngest = procRssMiB(bal.cp.pid);
+
+    // search c=1 and c=16 per mode
+    const query = (q, mode) => ({ query: textFor('q', q, n), mode, top_k: 10 });
+    row.modes = {};
+    for (const mode of MODES) {
+      const ms = [];
+      for (let q = 0; q < C1_QUERIES + 10; q++) {
+        const s = performance.now();
+        await post(pool, `/collections/${name}/search`, query(q, mode));
+        if (q >= 10) ms.push(performance.now() - s);
+      }
+      row.modes[mode] = { c1: sortNum(ms) };
+    }
+    probe = healthProbe(bal.origin);
+    for (const mode of MODES) {
+      const ms = [];
+      const end = performance.now() + C16_SECONDS * 1000;
+      let q = 1000;
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        while (performance.now() < end) {
+          const s = performance.now();
+          await post(pool, `/collections/${name}/search`, query(q++, mode));
+          ms.push(performance.now() - s);
+        }
+      }));
+      row.modes[mode].c16 = sortNum(ms);
+      row.modes[mode].rps = ms.length / C16_SECONDS;
+    }
+    health = await probe.stop();
+    row.healthSearchP99 = percentile(health, 99);
+    row.healthSearchMax = health[health.length - 1];
+    row.rssSearch = procRssMiB(bal.cp.pid);
+
+    // recall@10 of vector search against exact neighbours
+    const qs = Array.from({ length: RECALL_QUERIES }, (_, i) => i);
+    const truth = exactTop10(n, dims, qs);
+    let hits = 0;
+    for (const q of qs) {
+      const res = await post(pool, `/collections/${name}/search`, query(q, 'vector'));
+      const got = new Set(res.results.map((r) => r.id));
+      hits += truth[q].filter((id) => got.has(id)).length;
+    }
+    row.recall = hits / (RECALL_QUERIES * 10);
+  } finally {
+    await pool.close();
+    await stopChild(bal.cp);
+  }
+
+  // the same SQL straight to the store
+  if (backend === 'pg') {
+    row.storeSql = await storeSqlLatencies(async () => new pg.Pool({ connectionString: pgServer.url, max: 1 }), name, n, dims);
+    await stopChild(pgServer.cp);
+  } else {
+    const db = await PGlite.create({ dataDir: env.DATA_DIR, extensions: { vector: pgvectorExtension } });
+    class DirectClient extends pg.Client {
+      constructor(config) {
+        super({ ...config, connection: new PglitePgConnection({ pglite: db }) });
+      }
+    }
+    row.storeSql = await storeSqlLatencies(async () => new pg.Pool({ Client: DirectClient, max: 1 }), name, n, dims);
+    await db.close();
+  }
+  return row;
+}
+
+export async function runRetrieval() {
+  const upstream = await startForked(path.join(here, 'retrieval-upstream.mjs'), 'retrieval-upstream', { DIMS: '384' });
+  const rows = [];
+  const problems = [];
+  try {
+    for (const [n, dims] of SIZES) {
+      for (const backend of BACKENDS) {
+        await new Promise((resolve) => { upstream.cp.once('message', resolve); upstream.cp.send({ type: 'dims', dims }); });
+        console.log(`retrieval: ${backend} ${n} x ${dims}`);
+        const row = await runOne(backend, n, dims, upstream);
+        rows.push(row);
+        console.log(JSON.stringify({ ...row, modes: Object.fromEntries(Object.entries(row.modes).map(([m, v]) => [m, { c1p50: percentile(v.c1, 50), c1p99: percentile(v.c1, 99), c16p50: percentile(v.c16, 50), c16p99: percentile(v.c16, 99), rps: v.rps }])), storeSql: { p50: percentile(row.storeSql, 50), p99: percentile(row.storeSql, 99) } }));
+      }
+    }
+  } finally {
+    await stopChild(upstream.cp);
+  }
+  const table = mdTable(
+    ['store', 'chunks x dims', 'ingest chunks/s', 'mode', 'c=1 p50 / p99 ms', 'c=16 p50 / p99 ms', 'c=16 req/s', 'store SQL c=1 p50 / p99 ms', 'recall@10', '/health p99 ingest / search ms', 'RSS MiB'],
+    rows.flatMap((r) =>
+      MODES.map((mode, i) => [
+        i === 0 ? r.backend : '',
+        i === 0 ? `${r.n} x ${r.dims}` : '',
+        i === 0 ? f1(r.ingestRate) : '',
+        mode,
+        `${f2(percentile(r.modes[mode].c1, 50))} / ${f2(percentile(r.modes[mode].c1, 99))}`,
+        `${f2(percentile(r.modes[mode].c16, 50))} / ${f2(percentile(r.modes[mode].c16, 99))}`,
+        f1(r.modes[mode].rps),
+        mode === 'vector' ? `${f2(percentile(r.storeSql, 50))} / ${f2(percentile(r.storeSql, 99))}` : '',
+        mode === 'vector' ? f2(r.recall) : '',
+        i === 0 ? `${f1(r.healthIngestP99)} / ${f1(r.healthSearchP99)}` : '',
+        i === 0 ? `${f1(r.rssIngest)} / ${f1(r.rssSearch)}` : '',
+      ]),
+    ),
+  );
+  for (const r of rows) {
+    if (r.recall < 0.95) problems.push(`${r.backend} ${r.n}x${r.dims}: recall@10 ${f2(r.recall)} < 0.95`);
+    const ratio = percentile(r.modes.vector.c1, 99) / percentile(r.storeSql, 99);
+    if (ratio > 2) problems.push(`${r.backend} ${r.n}x${r.dims}: vector c=1 p99 is ${f2(ratio)}x the store SQL's (target <= 2x)`);
+    if (r.healthIngestP99 > 10 || r.healthSearchP99 > 10) problems.push(`${r.backend} ${r.n}x${r.dims}: /health p99 ${f1(r.healthIngestP99)} ms (ingest) / ${f1(r.healthSearchP99)} ms (search) > 10 ms`);
+  }
+  const ratios = rows.map((r) => `${r.backend} ${r.n}x${r.dims}: ${f2(percentile(r.modes.vector.c1, 99) / percentile(r.storeSql, 99))}x`).join('; ');
+  const markdown = `${table}\n\nvector c=1 p99 / store SQL c=1 p99: ${ratios}. ef_search ${EF_SEARCH}, m 16, ef_construction 64; ${DOCS_PER_CALL} documents per ingest call, ${INGEST_CONCURRENCY} in flight; embeddings cache off.\n`;
+  return { markdown, problems, data: rows };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runStandalone('Retrieval', 'retrieval-run.md', 'node bench/retrieval-scenario.mjs', runRetrieval);
+}
