@@ -37,7 +37,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
-import { QUICK, benchTempDir, f0, f1, f3, freePort, mdTable, median, pct, percentile, runStandalone, sleep, sortNum, startBallast, startFake, stopChild, timedRequest, track } from './lib.mjs';
+import { QUICK, benchTempDir, f0, f1, f3, freePort, mdTable, median, pct, percentile, procCpuMs, runStandalone, sleep, sortNum, startBallast, startFake, stopChild, timedRequest, track } from './lib.mjs';
 import { postLoad } from './post-load.mjs';
 
 const BODY = JSON.stringify({ messages: [{ role: 'user', content: 'hello' }] });
@@ -269,17 +269,24 @@ export async function runSharedState({ quick = QUICK } = {}) {
 
     // c=64
     const rps = { 'in-process': [], redis: [] };
+    // CPU per answered request (user + system, /proc): ballast's own, and redis-server's (redis target only).
+    const cpu = { 'in-process': { ballast: 0, redis: 0, n: 0 }, redis: { ballast: 0, redis: 0, n: 0 } };
     for (let r = 0; r < cfg.thrRounds; r++) {
       for (const t of roundOrder(targets, r)) {
         await postLoad({ url: `${t.b.origin}${PATH}`, body: BODY, connections: 64, duration: cfg.warmSec });
+        const cpu0 = [procCpuMs(t.b.cp.pid), procCpuMs(redis.cp.pid)];
         const res = await postLoad({ url: `${t.b.origin}${PATH}`, body: BODY, connections: 64, duration: cfg.durSec });
+        cpu[t.name].ballast += procCpuMs(t.b.cp.pid) - cpu0[0];
+        cpu[t.name].redis += procCpuMs(redis.cp.pid) - cpu0[1];
+        cpu[t.name].n += res.requests.total;
         const bad = res.errors + res.timeouts + res.non2xx;
         if (bad) problems.push(`c=64 ${t.name} round ${r}: ${bad} failed requests (errors ${res.errors}, timeouts ${res.timeouts}, non-2xx ${res.non2xx})`);
         rps[t.name].push(res.requests.average);
       }
     }
     const ratios = rps.redis.map((x, i) => x / rps['in-process'][i]);
-    const c64 = { rps, ratio: median(ratios), ratios };
+    const usPer = (name, who) => (1000 * cpu[name][who]) / cpu[name].n;
+    const c64 = { rps, ratio: median(ratios), ratios, cpu };
 
     const emb = await embeddingsHitPath({ cfg, fake, a: sharedA, b: shared });
     problems.push(...emb.problems);
@@ -303,8 +310,8 @@ export async function runSharedState({ quick = QUICK } = {}) {
       ['**added p50 / PING p50**', '', '', '', `**${c1.ratio.toFixed(2)}×** (target ≤ 1.5×) ${c1.ratio <= 1.5 ? 'met' : '**missed**'}`],
     ];
     const c64Rows = [
-      ['in-process', f0(median(rps['in-process'])), ''],
-      ['redis', f0(median(rps.redis)), `**${pct(c64.ratio)}** of in-process (target ≥ 85 %) ${c64.ratio >= 0.85 ? 'met' : '**missed**'}`],
+      ['in-process', f0(median(rps['in-process'])), f1(usPer('in-process', 'ballast')), '–', ''],
+      ['redis', f0(median(rps.redis)), f1(usPer('redis', 'ballast')), f1(usPer('redis', 'redis')), `**${pct(c64.ratio)}** of in-process (target ≥ 85 %) ${c64.ratio >= 0.85 ? 'met' : '**missed**'}`],
     ];
     const markdown = [
       `### Shared state: REDIS_URL set vs unset (rate limit on), ${PATH}, fast fake upstream (0 ms)`,
@@ -315,7 +322,7 @@ export async function runSharedState({ quick = QUICK } = {}) {
       '',
       `c=64: ${cfg.thrRounds} rounds × ${cfg.durSec} s per target (after ${cfg.warmSec} s), req/s = median of rounds; ratio = median of per-round ratios (${c64.ratios.map((x) => pct(x)).join(', ')}).`,
       '',
-      mdTable(['target', 'req/s', 'vs target'], c64Rows),
+      mdTable(['target', 'req/s', 'ballast CPU µs/req', 'redis-server CPU µs/req', 'vs target'], c64Rows),
       '',
       `ballast-redis: ${f0(evalOk)} EVALSHA round trips ok, ${f0(evalBad)} failed or timed out, for ${f0(served)} answered requests.`,
       '',
