@@ -49,6 +49,18 @@ describe(RetryBudget.name, () => {
     expect(budget.snapshot()).toMatchObject({ requests: 0, retries: 0 });
   });
 
+  it('release gives back a retry taken in an earlier slot of the window (a wait crossed a slot boundary)', () => {
+    const budget = new RetryBudget({ ratio: 0, minPerSecond: 1, windowMs: 2000 }, clock);
+    expect(budget.tryAcquire()).toBe(true);
+    expect(budget.tryAcquire()).toBe(true);
+    expect(budget.tryAcquire()).toBe(false);
+    now = 450; // two slots later, nothing taken since (other requests moved the window on)
+    budget.recordRequest();
+    budget.release();
+    expect(budget.snapshot()).toMatchObject({ retries: 1, available: 1 });
+    expect(budget.tryAcquire()).toBe(true);
+  });
+
   it('release gives back a retry that was not used', () => {
     const budget = new RetryBudget({ ratio: 0, minPerSecond: 1, windowMs: 1000 }, clock);
     expect(budget.tryAcquire()).toBe(true);

@@ -63,11 +63,19 @@ export class RetryBudget {
     return true;
   }
 
-  /** Gives back a retry that was taken but not used (the upstream was skipped). */
+  /**
+   * Gives back a retry that was taken but not used (the upstream was skipped, the wait was cut).
+   * The window may have moved on since it was taken: it comes off the newest slot that holds one.
+   */
   release(): void {
-    if (this.retrySlots[this.slot] > 0) {
-      this.retrySlots[this.slot]--;
-      this.retries--;
+    this.advance();
+    for (let back = 0; back < SLOTS; back++) {
+      const slot = (this.slot - back + SLOTS) % SLOTS;
+      if (this.retrySlots[slot] > 0) {
+        this.retrySlots[slot]--;
+        this.retries--;
+        return;
+      }
     }
   }
 

@@ -333,7 +333,7 @@ describe('partial failures: rate-based breakers, the panic rule, the retry budge
     while (a.counters.chat === 0) {
       await request(t.url).post('/chat/complete').send(hello).expect(200);
       await sleep(20);
-      expect(Date.now() - recovered).toBeLessThan(1000 + 300); // BREAKER_COOLDOWN_MAX_MS, and a little
+      expect(Date.now() - recovered).toBeLessThan(1000 + 700); // BREAKER_COOLDOWN_MAX_MS, and slack for a loaded machine
     }
     b.reset();
     for (let i = 0; i < 10; i++) await request(t.url).post('/chat/complete').send(hello).expect(200);
@@ -359,7 +359,10 @@ describe('partial failures: rate-based breakers, the panic rule, the retry budge
     expect(await metric('taken')).toBe(a.counters.chat + b.counters.chat - 150);
     const ready = await request(t.url).get('/ready');
     const upstream = ready.body.details?.upstream ?? ready.body.error?.upstream;
-    expect(upstream.retryBudget).toEqual(expect.objectContaining({ available: 0, ratio: 0.2, minPerSecond: 1, windowMs: 10_000 }));
+    // 20 % of 150 requests plus the reserve of 10: 40 retries, all taken (one may have been given back unused).
+    expect(upstream.retryBudget).toEqual({ available: expect.any(Number), requests: 150, retries: a.counters.chat + b.counters.chat - 150, ratio: 0.2, minPerSecond: 1, windowMs: 10_000 });
+    expect(upstream.retryBudget.available).toBeLessThanOrEqual(1);
+    expect(upstream.retryBudget.retries + upstream.retryBudget.available).toBe(40);
     expect(upstream.upstreams.map((u: { breaker: string }) => u.breaker)).toEqual(['open', 'open']);
 
     a.reset();
