@@ -85,7 +85,7 @@ describe('two replicas sharing one Redis', () => {
       OPENAI_BASE_URL: fake.baseUrl,
       OPENAI_API_KEY: 'sk-upstream-secret',
     };
-    [a, b] = await Promise.all([BallastProcess.start(env), BallastProcess.start(env)]);
+    [a, b] = await BallastProcess.startMany([env, env]);
     // Ready (the classifier model loaded), so that /ready's status says something about Redis alone.
     for (const instance of [a, b]) await until('ready', async () => (await readyRedis(instance.url)).status === 200, 30_000);
     inspector = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 });

@@ -57,6 +57,15 @@ export class BallastProcess {
     }
   }
 
+  /** Several at once; if one fails to start, the others are stopped before the error is thrown (none is left running). */
+  static async startMany(envs: Array<Record<string, string>>): Promise<BallastProcess[]> {
+    const started = await Promise.allSettled(envs.map((env) => BallastProcess.start(env)));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (!failed) return started.map((s) => (s as PromiseFulfilledResult<BallastProcess>).value);
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    throw failed.reason;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
