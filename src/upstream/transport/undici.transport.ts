@@ -1,4 +1,4 @@
-import { Agent, Client, errors, Pool } from 'undici';
+import { Agent, Client, Dispatcher, errors, Pool } from 'undici';
 import { BufferingHandler } from './buffering.handler.js';
 import { PoolName, PoolView } from './connection-wait.js';
 import { StreamingHandler } from './streaming.handler.js';
@@ -91,19 +91,7 @@ export class UndiciTransport extends UpstreamTransport {
 
   /** A streaming request (and the readiness probe): resolves at the answer's headers, the body read as it arrives. */
   send(request: TransportRequest): Promise<TransportResponse> {
-    const pool = this.streams;
-    if (request.signal.aborted) return Promise.reject(new errors.RequestAbortedError());
-    return new Promise<TransportResponse>((resolve, reject) => {
-      const handler = new StreamingHandler(pool, request.origin, request.signal, this.maxResponseBytes, resolve, reject);
-      try {
-        pool.agent.dispatch(
-          { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body, idempotent: this.idempotent },
-          handler,
-        );
-      } catch (error) {
-        handler.onResponseError(undefined, error as Error);
-      }
-    });
+    return this.dispatch<TransportResponse>(request, this.streams, (pool, resolve, reject) => new StreamingHandler(pool, request.origin, request.signal, this.maxResponseBytes, resolve, reject));
   }
 
   /**
@@ -112,10 +100,18 @@ export class UndiciTransport extends UpstreamTransport {
    * `request()` + `text()` at concurrency 64 (docs/benchmarks.md).
    */
   override exchange(request: TransportRequest): Promise<BufferedResponse> {
+    return this.dispatch<BufferedResponse>(request, this.json, (pool, resolve, reject) => new BufferingHandler(pool, request.origin, request.signal, this.maxResponseBytes, resolve, reject));
+  }
+
+  /** One request on `pool`'s agent, answered through the handler `makeHandler` builds (a throw from dispatch goes to it too). */
+  private dispatch<T>(
+    request: TransportRequest,
+    pool: PooledAgent,
+    makeHandler: (pool: PooledAgent, resolve: (value: T) => void, reject: (error: Error) => void) => Dispatcher.DispatchHandler & { onResponseError(controller: undefined, error: Error): void },
+  ): Promise<T> {
     if (request.signal.aborted) return Promise.reject(new errors.RequestAbortedError());
-    const pool = this.json;
-    return new Promise<BufferedResponse>((resolve, reject) => {
-      const handler = new BufferingHandler(pool, request.origin, request.signal, this.maxResponseBytes, resolve, reject);
+    return new Promise<T>((resolve, reject) => {
+      const handler = makeHandler(pool, resolve, reject);
       try {
         pool.agent.dispatch(
           { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body, idempotent: this.idempotent },
