@@ -31,9 +31,10 @@ export const REDACTED_PATHS = [
 ];
 
 /**
- * Asynchronous stdout for log lines: pino's default is a synchronous write per line, which cost
- * 7-10 % of throughput at c=64 (docs/benchmarks.md). Lines still leave at once (no minimum batch),
- * and whatever is pending is flushed when the process exits.
+ * Asynchronous stdout for log lines: pino's default is a synchronous write per line, and a slow log
+ * reader would then stall the event loop (docs/benchmarks.md, "Tried and not kept": synchronous writes
+ * saved ~30 µs at c=1 and nothing at c=64). Lines still leave at once (no minimum batch), and whatever
+ * is pending is flushed when the process exits.
  */
 function stdoutLogStream(): DestinationStream {
   // One per process: every app in it (the e2e suites start many) writes to the same fd, and each
