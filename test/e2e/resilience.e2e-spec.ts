@@ -359,9 +359,10 @@ describe('partial failures: rate-based breakers, the panic rule, the retry budge
     expect(await metric('taken')).toBe(a.counters.chat + b.counters.chat - 150);
     const ready = await request(t.url).get('/ready');
     const upstream = ready.body.details?.upstream ?? ready.body.error?.upstream;
-    // 20 % of 150 requests plus the reserve of 10: 40 retries, all taken (one may have been given back unused).
+    // 20 % of 150 requests plus the reserve of 10: 40 retries, spent (refusals counted above); each of
+    // the 4 callers may have given one back unused when its request ended before the retry was sent.
     expect(upstream.retryBudget).toEqual({ available: expect.any(Number), requests: 150, retries: a.counters.chat + b.counters.chat - 150, ratio: 0.2, minPerSecond: 1, windowMs: 10_000 });
-    expect(upstream.retryBudget.available).toBeLessThanOrEqual(1);
+    expect(upstream.retryBudget.available).toBeLessThanOrEqual(4);
     expect(upstream.retryBudget.retries + upstream.retryBudget.available).toBe(40);
     expect(upstream.upstreams.map((u: { breaker: string }) => u.breaker)).toEqual(['open', 'open']);
 
