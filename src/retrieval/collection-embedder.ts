@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RequestContext } from '../common/http/request-context.js';
+import { TimeSlice } from '../common/scheduling/time-slice.js';
 import { AppConfig } from '../config/app-config.js';
 import { EmbeddingsService } from '../embeddings/embeddings.service.js';
 import { dimensionMismatch } from './errors/retrieval-errors.js';
@@ -26,10 +27,10 @@ export class CollectionEmbedder {
 
   async embed(collection: CollectionRecord, texts: string[], ctx: RequestContext): Promise<EmbeddedTexts> {
     if (texts.length === 0 || collection.model === null) return { vectors: [], dimensions: collection.dimensions };
-    const slice = this.config.embeddings.maxInputs;
+    const perCall = this.config.embeddings.maxInputs;
     const calls: Promise<Awaited<ReturnType<EmbeddingsService['embed']>>>[] = [];
-    for (let i = 0; i < texts.length; i += slice) {
-      const request: Parameters<EmbeddingsService['embed']>[0] = { texts: texts.slice(i, i + slice), model: collection.model, field: 'documents' };
+    for (let i = 0; i < texts.length; i += perCall) {
+      const request: Parameters<EmbeddingsService['embed']>[0] = { texts: texts.slice(i, i + perCall), model: collection.model, field: 'documents' };
       if (collection.requested_dimensions !== null) request.dimensions = collection.requested_dimensions;
       calls.push(this.embeddings.embed(request, ctx));
     }
@@ -37,8 +38,11 @@ export class CollectionEmbedder {
     const vectors: string[] = [];
     let dimensions = collection.dimensions;
     let tokens: number | undefined = 0;
+    // Reading each vector's length walks its text: for 200 vectors of 384 dims, ~10 ms, so in slices.
+    const slice = new TimeSlice();
     for (const result of results) {
       for (const embedding of result.embeddings) {
+        if (slice.spent()) await slice.pause();
         const stored = vectorLiteral(embedding);
         dimensions ??= stored.dimensions;
         if (stored.dimensions !== dimensions) throw dimensionMismatch(collection.name, dimensions, stored.dimensions);

@@ -1,12 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
 import { RequestContext } from '../common/http/request-context.js';
+import type { CheckedRequest } from '../common/http/request-context.decorator.js';
 import { Ctx } from '../common/http/request-context.decorator.js';
 import { CollectionsService } from './collections.service.js';
 import { DocumentsService } from './documents.service.js';
 import { CollectionDto, CollectionListDto, CreateCollectionDto, DeletedDto } from './dto/collection.dto.js';
 import { DocumentDto, UpsertDocumentsDto, UpsertDocumentsResponseDto } from './dto/documents.dto.js';
+import { UPSERT_DOCUMENTS_SCHEMA } from './dto/documents.schema.js';
 import { SearchRequestDto, SearchResponseDto } from './dto/search.dto.js';
 import { SearchService } from './search.service.js';
 
@@ -57,8 +60,10 @@ export class RetrievalController {
   })
   @ApiResponse({ status: 200, type: UpsertDocumentsResponseDto })
   @ApiErrorResponses(413, 502, 504)
-  upsert(@Param('name') name: string, @Body() dto: UpsertDocumentsDto, @Ctx() ctx: RequestContext): Promise<UpsertDocumentsResponseDto> {
-    return this.documents.upsert(name, dto, ctx);
+  @ApiBody({ type: UpsertDocumentsDto })
+  @RouteSchema({ body: UPSERT_DOCUMENTS_SCHEMA })
+  upsert(@Param('name') name: string, @Req() call: CheckedRequest<UpsertDocumentsDto>): Promise<UpsertDocumentsResponseDto> {
+    return this.documents.upsert(name, call.body, call.ballast);
   }
 
   @Get(':name/documents/:id')

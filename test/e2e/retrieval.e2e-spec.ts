@@ -116,6 +116,12 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
     it('refuses empty text (400 naming it) and 10,000 documents in one call (413), writing nothing', async () => {
       const empty = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'ok', text: 'fine' }, { text: '   ' }] }).expect(400);
       expect(empty.body.error).toMatchObject({ param: 'documents[1].text', code: 'empty_text' });
+      // The route schema names the field of a body of the wrong shape.
+      const notText = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'ok', text: 'fine' }, { text: 7 }] }).expect(400);
+      expect(notText.body.error).toMatchObject({ type: 'invalid_request_error', param: 'documents[1].text', message: 'documents[1].text must be a string' });
+      const badSize = await request(t.url).post('/collections/docs/documents').send({ documents: [{ text: 'fine' }], chunking: { size: 5 } }).expect(400);
+      expect(badSize.body.error).toMatchObject({ param: 'chunking.size', message: 'chunking.size must not be less than 10' });
+      await request(t.url).post('/collections/docs/documents').send({ documents: 'fine' }).expect(400);
       await request(t.url).get('/collections/docs/documents/ok').expect(404);
       const many = Array.from({ length: 10_000 }, (_, i) => ({ text: `d${i}` }));
       const tooMany = await request(t.url).post('/collections/docs/documents').send({ documents: many }).expect(413);

@@ -127,6 +127,22 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
       await expect(store.searchVector(collection, vec(0, 1, 0, 0), 1, [])).resolves.toMatchObject([{ id: 'b' }]);
     });
 
+    it('writes a document larger than one INSERT whole, and leaves it whole when a later INSERT of the call fails', async () => {
+      // 60 chunks of 5,000 characters: ~300,000 characters, several INSERT statements in one transaction.
+      const chunks = (tag: string): Array<[string, string]> => Array.from({ length: 60 }, (_, i) => [`${tag} ${i} ${'x'.repeat(5_000)}`, vec(1, 0, 0, i / 60)]);
+      await store.upsertDocuments(collection, [doc('big', chunks('old'))], 4);
+      const stored = await store.getDocument(collection.id, 'big');
+      expect(stored?.chunks).toHaveLength(60);
+      expect(stored?.chunks[59].text.startsWith('old 59 ')).toBe(true);
+      const last = chunks('new');
+      last[59] = [last[59][0], '[1,2'];
+      await expect(store.upsertDocuments(collection, [doc('big', last)], 4)).rejects.toThrow();
+      const after = await store.getDocument(collection.id, 'big');
+      expect(after?.chunks).toHaveLength(60);
+      expect(after?.chunks.every((c) => c.text.startsWith('old '))).toBe(true);
+      await expect(store.deleteDocument(collection.id, 'big')).resolves.toBe(true);
+    });
+
     it('deletes a document, then the collection with its index', async () => {
       await expect(store.deleteDocument(collection.id, 'c')).resolves.toBe(true);
       await expect(store.deleteDocument(collection.id, 'c')).resolves.toBe(false);

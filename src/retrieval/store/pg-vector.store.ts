@@ -15,8 +15,15 @@ export interface HnswSettings {
 }
 
 const MAX_INDEXED_DIMENSIONS = 2000;
-/** Rows per INSERT: bounds one protocol message (a 1536-dim vector is ~20 KB of text). */
-const INSERT_BATCH = 500;
+/**
+ * One INSERT carries at most this many characters of row text (vectors, texts, metadata) or this many
+ * rows. node-postgres turns the parameters into one protocol message in one piece of the event loop
+ * (~1 ms per 100 KB, more on the embedded path, whose connector re-encodes it): 500 rows of 384 dims
+ * held the loop ~10-20 ms per INSERT (profiled during ingest); ~128 KB (~35 such rows, ~8 of 1,536
+ * dims) keeps each piece near a millisecond, and the round trips between them give the loop its turns.
+ */
+const INSERT_BATCH_CHARS = 128 * 1024;
+const INSERT_BATCH_ROWS = 500;
 
 const COLLECTION_COLUMNS = `id::int AS id, name, model, dimensions, requested_dimensions, metadata, created_at::text AS created_at`;
 const STATS = `(SELECT count(*)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS documents,
@@ -106,6 +113,7 @@ export class PgVectorStore extends VectorStore {
         [collection.id, ids, documents.map((d) => JSON.stringify(d.metadata)), documents.map((d) => d.chunks.length)],
       );
       let rows: { doc: string; chunk: number; text: string; hash: string; metadata: string; vector: string | null }[] = [];
+      let chars = 0;
       const flush = async (): Promise<void> => {
         if (rows.length === 0) return;
         await client.query(
@@ -115,12 +123,14 @@ export class PgVectorStore extends VectorStore {
           [collection.id, rows.map((r) => r.doc), rows.map((r) => r.chunk), rows.map((r) => r.text), rows.map((r) => r.hash), rows.map((r) => r.metadata), rows.map((r) => r.vector)],
         );
         rows = [];
+        chars = 0;
       };
       for (const document of documents) {
         const metadata = JSON.stringify(document.metadata);
         for (const [chunk, write] of document.chunks.entries()) {
           rows.push({ doc: document.id, chunk, text: write.text, hash: write.hash, metadata, vector: write.vector });
-          if (rows.length >= INSERT_BATCH) await flush();
+          chars += write.text.length + metadata.length + (write.vector?.length ?? 0);
+          if (chars >= INSERT_BATCH_CHARS || rows.length >= INSERT_BATCH_ROWS) await flush();
         }
       }
       await flush();
