@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
+import { StoreConnection } from '../../src/retrieval/store/store-connection.js';
 import { FakeUpstream, fakeEmbedding } from '../support/fake-upstream.js';
 import { closedPort } from '../support/ports.js';
 import { postSse } from '../support/sse-client.js';
@@ -314,6 +315,36 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
         }
       } finally {
         rmSync(restartDir, { recursive: true, force: true });
+      }
+    });
+
+    it('a store worker that dies: retrieval answers 503 with the reason, the rest of the API serves, /ready says so; it comes back with the data', async () => {
+      const crashDir = tempDir();
+      const app = await startTestApp({ ...env(), DATA_DIR: crashDir });
+      try {
+        await request(app.url).post('/collections').send({ name: 'phoenix', model: null }).expect(201);
+        await request(app.url).post('/collections/phoenix/documents').send({ documents: [{ id: 'kept', text: 'Written before the worker died.' }] }).expect(200);
+        await app.app.get(StoreConnection).embeddedStore!.terminate();
+
+        const down = await request(app.url).post('/collections/phoenix/search').send({ query: 'worker' }).expect(503);
+        expect(down.body.error).toMatchObject({ type: 'store_unavailable_error', code: 'store_unavailable', message: expect.stringMatching(/worker exited \(code 1\)/) });
+        await request(app.url).get('/health').expect(200);
+        await request(app.url).post('/embeddings').send({ texts: ['still works'] }).expect(200);
+        const ready = await request(app.url).get('/ready');
+        expect(ready.body.details.vector_store).toMatchObject({ state: 'down', backend: 'embedded', available: false, message: expect.stringMatching(/worker exited .*restarting it in \d+ ms/) });
+
+        const deadline = Date.now() + 30_000;
+        let hit = await request(app.url).post('/collections/phoenix/search').send({ query: 'worker' });
+        while (hit.status !== 200 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          hit = await request(app.url).post('/collections/phoenix/search').send({ query: 'worker' });
+        }
+        expect(hit.status).toBe(200);
+        expect(hit.body.results).toEqual([expect.objectContaining({ id: 'kept', text: 'Written before the worker died.' })]);
+        expect((await request(app.url).get('/ready')).body.details.vector_store).toMatchObject({ state: 'up', available: true });
+      } finally {
+        await app.close();
+        rmSync(crashDir, { recursive: true, force: true });
       }
     });
 

@@ -1,9 +1,11 @@
 import { jest } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AppConfig } from '../../src/config/app-config.js';
 import { validateEnvironment } from '../../src/config/environment.loader.js';
+import { EmbeddedPostgres } from '../../src/retrieval/store/embedded/embedded-postgres.js';
+import { LOCK_FILE } from '../../src/retrieval/store/embedded/data-dir.lock.js';
 import { runMigrations } from '../../src/retrieval/store/migrations.js';
 import { parseFilter } from '../../src/retrieval/store/metadata-filter.js';
 import { indexName, PgVectorStore } from '../../src/retrieval/store/pg-vector.store.js';
@@ -263,5 +265,86 @@ describe('VectorStore: the embedded data directory is locked to one owner', () =
     await expect(second.pool()).resolves.toBeDefined();
     await second.onApplicationShutdown();
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('VectorStore: the embedded store survives its worker dying', () => {
+  it('answers 503 naming the exit while the lock stays held, restarts the worker with backoff, and finds the data again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-crash-'));
+    const config = new AppConfig(validateEnvironment({ DATA_DIR: dir }));
+    const connection = new StoreConnection(config);
+    connection.onModuleInit();
+    const store = new PgVectorStore(connection, config.retrieval.hnsw);
+    try {
+      await connection.pool();
+      let collection = await store.createCollection({ name: 'survivor', model: 'm', dimensions: null, metadata: {} });
+      await store.upsertDocuments(collection, [doc('a', [['alpha', vec(1, 0, 0, 0)]], { lang: 'en' })], 4);
+      collection = (await store.findCollection('survivor'))!;
+      // A statement in flight when the worker dies fails as the store being unavailable.
+      const inFlight = (await connection.pool()).query('SELECT pg_sleep(5)');
+      await new Promise((r) => setTimeout(r, 100));
+      await connection.embeddedStore!.terminate();
+      await expect(inFlight).rejects.toThrow(/worker exited \(code 1\)/);
+
+      expect(connection.state).toMatchObject({ state: 'down', backend: 'embedded', reason: expect.stringMatching(/worker exited \(code 1\); restarting it in \d+ ms \(attempt 1\)/) });
+      await expect(store.listCollections()).rejects.toMatchObject({ status: 503, code: 'store_unavailable', message: expect.stringMatching(/worker exited/) });
+      // The directory stays this process's: a second opener is refused while the worker is down.
+      expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+      expect(() => new StoreConnection(config).onModuleInit()).toThrow(/is in use by another ballast process/);
+
+      await until(() => connection.state.state === 'up', 20_000, 'the worker restarted');
+      await expect(store.getDocument(collection.id, 'a')).resolves.toMatchObject({ metadata: { lang: 'en' }, chunks: [{ text: 'alpha' }] });
+      await expect(store.searchVector(collection, vec(1, 0, 0, 0), 1, [])).resolves.toMatchObject([{ id: 'a' }]);
+      // The new session has the store's settings again.
+      const settings = await (await connection.pool()).query<{ ef: string }>('SELECT current_setting($1) AS ef', ['hnsw.ef_search']);
+      expect(settings.rows[0].ef).toBe(String(config.retrieval.hnsw.efSearch));
+
+      // Dying again soon after: the next restart waits twice as long.
+      await connection.embeddedStore!.terminate();
+      expect(connection.state.reason).toMatch(/restarting it in \d+ ms \(attempt 2\)/);
+      await until(() => connection.state.state === 'up', 20_000, 'the worker restarted a second time');
+      await expect(store.listCollections()).resolves.toMatchObject([{ name: 'survivor', documents: 1 }]);
+    } finally {
+      await connection.onApplicationShutdown();
+    }
+    // Released at shutdown, like any clean stop.
+    expect(() => readFileSync(join(dir, LOCK_FILE))).toThrow();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['process.exit in the worker', 'ballast_test_exit', /worker exited \(code 3\)/],
+    ['an uncaught error in the worker', 'ballast_test_throw', /worker failed: boom in the worker/],
+  ])('%s: the call fails naming it, the owner is told, and start() opens the same directory again', async (_kind, marker, reason) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-crash-'));
+    const exits: string[] = [];
+    const embedded = new EmbeddedPostgres(dir, { onExit: (why) => exits.push(why), workerFile: resolve('test', 'support', 'crashing-embedded-worker.mjs') });
+    try {
+      await embedded.start();
+      let pool = embedded.createPool({});
+      await pool.query('CREATE TABLE kept (v text)');
+      await pool.query("INSERT INTO kept VALUES ('before the crash')");
+      await expect(pool.query(`SELECT '${marker}'`)).rejects.toThrow(reason);
+      await until(() => exits.length === 1, 5_000, 'onExit called');
+      expect(exits[0]).toMatch(reason);
+      expect(embedded.failure).toMatch(reason);
+      await pool.end().catch(() => undefined);
+      await embedded.start();
+      expect(embedded.failure).toBeUndefined();
+      pool = embedded.createPool({});
+      await expect(pool.query('SELECT v FROM kept')).resolves.toMatchObject({ rows: [{ v: 'before the crash' }] });
+      await pool.end();
+    } finally {
+      await embedded.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,6 +12,11 @@ export type StoreState = 'off' | 'opening' | 'up' | 'down';
 
 /** After a failed attempt to reach a DATABASE_URL server, the next request tries again no sooner than this. */
 const RETRY_MS = 2_000;
+/** An embedded worker that died is restarted after this, doubling per failure in a row up to the cap. */
+const RESTART_FIRST_MS = 500;
+const RESTART_MAX_MS = 30_000;
+/** A worker that ran this long before dying starts the backoff afresh. */
+const RESTART_STABLE_MS = 60_000;
 
 /**
  * The store's connection, owned by Nest: the pg.Pool for DATABASE_URL, or the embedded PGlite worker
@@ -27,6 +32,10 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
   private lastAttempt = 0;
   private status: StoreState = 'off';
   private reason?: string;
+  private restartTimer?: NodeJS.Timeout;
+  private restartAt = 0;
+  private restarts = 0;
+  private upSince = 0;
 
   constructor(private readonly config: AppConfig) {}
 
@@ -37,7 +46,9 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
   get state(): { state: StoreState; backend: StoreBackend; reason?: string } {
     const embeddedFailure = this.status === 'up' ? this.embedded?.failure : undefined;
     if (embeddedFailure) return { state: 'down', backend: this.backend, reason: embeddedFailure };
-    return this.reason === undefined ? { state: this.status, backend: this.backend } : { state: this.status, backend: this.backend, reason: this.reason };
+    if (this.reason === undefined) return { state: this.status, backend: this.backend };
+    const restart = this.restartTimer ? `; restarting it in ${Math.max(0, Math.round(this.restartAt - Date.now()))} ms (attempt ${this.restarts})` : '';
+    return { state: this.status, backend: this.backend, reason: this.reason + restart };
   }
 
   onModuleInit(): void {
@@ -53,13 +64,20 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
       // An idle client whose server went away: the next query reconnects; only log it.
       this.current.on('error', (error) => this.logger.warn(`vector store connection lost: ${error.message}`));
     } else {
-      this.embedded = new EmbeddedPostgres(dataDir);
+      this.embedded = new EmbeddedPostgres(dataDir, { onExit: (reason) => this.embeddedExited(reason) });
     }
     // Locking DATA_DIR happens here, synchronously: a second process fails its start-up with the reason.
     this.open();
   }
 
+  /** The embedded store, if that is the backend (tests end its worker to check recovery). */
+  get embeddedStore(): EmbeddedPostgres | undefined {
+    return this.embedded;
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     await this.opening?.catch(() => undefined);
     const pool = this.current;
     this.current = undefined;
@@ -89,12 +107,46 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
         if (applied.length > 0) this.logger.log(`vector store migrated to version ${applied[applied.length - 1]}`);
         this.status = 'up';
         this.reason = undefined;
+        this.upSince = Date.now();
       })
       .catch((error: unknown) => {
         this.status = 'down';
         this.reason = error instanceof Error ? error.message : String(error);
         this.logger.error(`vector store (${this.backend}) unavailable: ${this.reason}`);
+        if (this.embedded) this.scheduleRestart();
       });
+  }
+
+  /**
+   * The embedded store's worker died (an uncaught error, process.exit, a WASM abort): retrieval answers
+   * 503 with the reason meanwhile, and a new worker opens DATA_DIR again (PostgreSQL's crash recovery
+   * replays its WAL) after a backoff. The pool goes with the old worker: its sessions' settings did too.
+   */
+  private embeddedExited(reason: string): void {
+    if (this.status === 'off') return;
+    if (this.upSince > 0 && Date.now() - this.upSince >= RESTART_STABLE_MS) this.restarts = 0;
+    this.upSince = 0;
+    this.status = 'down';
+    this.reason = reason;
+    const pool = this.current;
+    this.current = undefined;
+    pool?.end().catch(() => undefined);
+    this.logger.error(`vector store (embedded) unavailable: ${reason}`);
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer || this.status === 'off') return;
+    const delay = Math.min(RESTART_FIRST_MS * 2 ** this.restarts, RESTART_MAX_MS);
+    this.restarts++;
+    this.restartAt = Date.now() + delay;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.status === 'off') return;
+      this.logger.warn(`restarting the embedded vector store (attempt ${this.restarts})`);
+      this.open();
+    }, delay);
+    this.restartTimer.unref();
   }
 
   /**

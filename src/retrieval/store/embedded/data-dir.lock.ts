@@ -22,7 +22,9 @@ export class DataDirLock {
     return join(this.dataDir, LOCK_FILE);
   }
 
+  /** Idempotent: a process that holds the lock keeps it (the store's worker restarts under it). */
   acquire(): void {
+    if (this.held) return;
     mkdirSync(this.dataDir, { recursive: true });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {

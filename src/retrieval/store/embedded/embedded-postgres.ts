@@ -23,18 +23,35 @@ interface Pending {
  * The embedded store: PGlite (Postgres 18 + pgvector in WASM) in a worker thread this class owns,
  * reached through node-postgres like any PostgreSQL. Each pg client gets its own PglitePgConnection
  * whose "server" is the worker: wire-protocol bytes go over, parsed backend messages come back.
+ * A worker that dies (an uncaught error, process.exit, a WASM abort) fails what was in flight and
+ * is reported to `onExit`; `start()` again makes a new one on the same DATA_DIR, whose lock this
+ * process keeps held in between.
  */
 export class EmbeddedPostgres {
   private worker?: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private exitReason?: string;
+  private closing = false;
   private readonly lock: DataDirLock;
   /** What the node-postgres connector needs of a PGlite: readiness and one protocol exchange. */
   private readonly backend: Pick<PGlite, 'waitReady' | 'execProtocolStream'>;
   private ready: Promise<void> = Promise.resolve();
 
-  constructor(private readonly dataDir: string) {
+  private readonly onExit: (reason: string) => void;
+  private readonly workerFile: string;
+
+  constructor(
+    private readonly dataDir: string,
+    options: {
+      /** Called when a started worker ends without close(): why. */
+      onExit?: (reason: string) => void;
+      /** The worker's script (tests give one that can be made to crash). */
+      workerFile?: string;
+    } = {},
+  ) {
+    this.onExit = options.onExit ?? (() => undefined);
+    this.workerFile = options.workerFile ?? EMBEDDED_WORKER_FILE;
     this.lock = new DataDirLock(dataDir);
     this.backend = {
       waitReady: Promise.resolve(),
@@ -43,33 +60,45 @@ export class EmbeddedPostgres {
     Object.defineProperty(this.backend, 'waitReady', { get: () => this.ready });
   }
 
-  /** Locks DATA_DIR at once (throws DataDirLockedError), then opens the database in the worker. */
+  /** Locks DATA_DIR at once on the first call (throws DataDirLockedError), then opens the database in a new worker. */
   start(): Promise<void> {
     this.lock.acquire();
+    if (this.worker) return this.ready;
+    this.exitReason = undefined;
     const workerData: EmbeddedWorkerData = { dataDir: this.dataDir };
-    const worker = new Worker(EMBEDDED_WORKER_FILE, { workerData });
+    const worker = new Worker(this.workerFile, { workerData });
     this.worker = worker;
+    let failure: string | undefined;
     this.ready = new Promise<void>((resolveReady, rejectReady) => {
       worker.on('message', (reply: EmbeddedReply) => {
         if (reply.kind === 'ready') resolveReady();
-        else if (reply.kind === 'failed') rejectReady(new Error(`The embedded store could not open ${this.dataDir}: ${reply.message}`));
-        else this.settle(reply);
+        else if (reply.kind === 'failed') {
+          failure = `The embedded store could not open ${this.dataDir}: ${reply.message}`;
+          rejectReady(new Error(failure));
+        } else this.settle(reply);
       });
       worker.on('error', (error) => {
-        this.exitReason = `the embedded store's worker failed: ${error.message}`;
-        rejectReady(new Error(this.exitReason));
+        failure ??= `the embedded store's worker failed: ${error.message}`;
+        rejectReady(new Error(failure));
       });
       worker.on('exit', (code) => {
-        this.exitReason ??= `the embedded store's worker exited (code ${code})`;
-        rejectReady(new Error(this.exitReason));
-        for (const { reject } of this.pending.values()) reject(new Error(this.exitReason));
+        const reason = this.closing ? 'the embedded store is closed' : (failure ?? `the embedded store's worker exited (code ${code})`);
+        this.exitReason = reason;
+        rejectReady(new Error(reason));
+        for (const { reject } of this.pending.values()) reject(new Error(reason));
         this.pending.clear();
-        this.worker = undefined;
+        if (this.worker === worker) this.worker = undefined;
+        if (!this.closing) this.onExit(reason);
       });
     });
     // Callers see the failure through `ready`; nothing else may be left unhandled.
     this.ready.catch(() => undefined);
     return this.ready;
+  }
+
+  /** Ends the worker at once, as a crash would (in-flight statements fail, `onExit` is told): for tests of recovery. */
+  async terminate(): Promise<void> {
+    await this.worker?.terminate();
   }
 
   /** Why the worker is gone, if it is. */
@@ -89,9 +118,9 @@ export class EmbeddedPostgres {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const worker = this.worker;
     if (worker) {
-      this.exitReason = 'the embedded store is closed';
       await Promise.race([this.request({ op: 'close' }).catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
       await worker.terminate();
     }

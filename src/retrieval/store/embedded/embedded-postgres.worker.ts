@@ -37,6 +37,8 @@ async function main(): Promise<void> {
         post({ kind: 'result', id: request.id, messages: messages.map(plain) });
       } catch (error) {
         post({ kind: 'error', id: request.id, message: error instanceof Error ? error.message : String(error) });
+        // A WASM trap (abort, out of memory) leaves PGlite unusable: end this worker, so its owner starts a fresh one.
+        if (error instanceof Error && error.name === 'RuntimeError') process.exit(70);
       }
     });
   });
