@@ -7,7 +7,7 @@
 //   limit is per client IP, one counter, as a single hot key would be):
 //     in-process   REDIS_URL unset: counters in memory (rate-limiter-flexible's memory store)
 //     redis        REDIS_URL → a throwaway redis-server (Debian's, no persistence) on 127.0.0.1:
-//                  one EVALSHA round trip per request
+//                  one MULTI/EXEC round trip per request (src/auth/rate-limiter-redis-multi.ts)
 //   and, in the same run, a bare PING round trip from this process with the same client library
 //   (ioredis, same options as ballast's) to the same Redis, paced like the requests (each PING after
 //   one request to the in-process ballast, so Redis has idled as long as between two requests) and,
@@ -27,7 +27,7 @@
 //           upstream at 0 ms, 1536-dim vectors). What matters: a cross-instance hit costs about a
 //           Redis round trip over a local hit, and far less than any real upstream call.
 //
-//   After the run, ballast-redis's /metrics must show its EVALSHA round trips and no error; a
+//   After the run, ballast-redis's /metrics must show its EXEC round trips and no error; a
 //   command cut at REDIS_TIMEOUT_MS (answered by the insurance limiter) is reported as a problem.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -238,8 +238,8 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const pools = new Map(targets.map((t) => [t.name, new Pool(t.b.origin, { connections: 1, pipelining: 1 })]));
     for (const t of targets) await sequential(pools.get(t.name), cfg.settle); // first contact, JIT
     const RTT = 'ballast_redis_command_duration_seconds';
-    const EVAL_OK = /command="eval(sha)?",outcome="ok"/;
-    const rttBefore = await histogramBuckets(shared.origin, RTT, EVAL_OK);
+    const EXEC_OK = /command="exec",outcome="ok"/;
+    const rttBefore = await histogramBuckets(shared.origin, RTT, EXEC_OK);
     const p50 = { 'in-process': [], redis: [], ping: [], 'ping-hot': [] };
     const all = { 'in-process': [], redis: [], ping: [], 'ping-hot': [] };
     for (let r = 0; r < cfg.rounds; r++) {
@@ -264,7 +264,7 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const addedP50 = median(added);
     const pingP50 = median(p50.ping);
     // The same round trip as ballast itself timed it, inside the requests of the c=1 phase.
-    const inSituP50 = 1000 * histogramP50(rttBefore, await histogramBuckets(shared.origin, RTT, EVAL_OK));
+    const inSituP50 = 1000 * histogramP50(rttBefore, await histogramBuckets(shared.origin, RTT, EXEC_OK));
     const c1 = { addedP50, pingP50, inSituP50, ratio: addedP50 / pingP50, p50, all };
 
     // c=64
@@ -291,12 +291,12 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const emb = await embeddingsHitPath({ cfg, fake, a: sharedA, b: shared });
     problems.push(...emb.problems);
 
-    // What ballast-redis did: every request one EVALSHA, none failed or cut at the timeout.
-    const evalOk = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', /command="eval(sha)?",outcome="ok"/);
-    const evalBad = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', /command="eval(sha)?",outcome="(error|timeout)"/);
+    // What ballast-redis did: every request one EXEC, none failed or cut at the timeout.
+    const execOk = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', EXEC_OK);
+    const execBad = await metricSum(shared.origin, 'ballast_redis_command_duration_seconds_count', /command="exec",outcome="(error|timeout)"/);
     const served = await metricSum(shared.origin, 'ballast_http_requests_total', /route="\/chat\/complete",status="200"/);
-    if (evalBad > 0) problems.push(`ballast-redis: ${evalBad} rate-limit round trips failed or timed out (answered by the insurance limiter)`);
-    if (evalOk < served) problems.push(`ballast-redis: ${evalOk} EVALSHA round trips for ${served} answered requests`);
+    if (execBad > 0) problems.push(`ballast-redis: ${execBad} rate-limit round trips failed or timed out (answered by the insurance limiter)`);
+    if (execOk < served) problems.push(`ballast-redis: ${execOk} EXEC round trips for ${served} answered requests`);
     if (!(c1.ratio <= 1.5)) problems.push(`c=1: added p50 ${f3(addedP50)} ms is ${c1.ratio.toFixed(2)}× a PING (${f3(pingP50)} ms); target ≤ 1.5×`);
     if (!(c64.ratio >= 0.85)) problems.push(`c=64: redis at ${pct(c64.ratio)} of in-process throughput; target ≥ 85 %`);
 
@@ -306,7 +306,7 @@ export async function runSharedState({ quick = QUICK } = {}) {
       ['redis (REDIS_URL set)', f3(median(p50.redis)), f3(percentile(sortedAll('redis'), 99)), `+${f3(addedP50)}`, ''],
       ['PING, ioredis, same Redis, one per request time (paced: the reference)', f3(pingP50), f3(percentile(sortedAll('ping'), 99)), '', ''],
       ['PING back to back (both ends awake: the floor)', f3(median(p50['ping-hot'])), f3(percentile(sortedAll('ping-hot'), 99)), '', `added p50 = ${(addedP50 / median(p50['ping-hot'])).toFixed(2)}× this`],
-      ["EVALSHA inside ballast-redis's requests (its histogram, interpolated)", f3(inSituP50), '', '', `added p50 = ${(addedP50 / inSituP50).toFixed(2)}× this round trip`],
+      ["MULTI/EXEC inside ballast-redis's requests (its histogram, interpolated)", f3(inSituP50), '', '', `added p50 = ${(addedP50 / inSituP50).toFixed(2)}× this round trip`],
       ['**added p50 / PING p50**', '', '', '', `**${c1.ratio.toFixed(2)}×** (target ≤ 1.5×) ${c1.ratio <= 1.5 ? 'met' : '**missed**'}`],
     ];
     const c64Rows = [
@@ -324,7 +324,7 @@ export async function runSharedState({ quick = QUICK } = {}) {
       '',
       mdTable(['target', 'req/s', 'ballast CPU µs/req', 'redis-server CPU µs/req', 'vs target'], c64Rows),
       '',
-      `ballast-redis: ${f0(evalOk)} EVALSHA round trips ok, ${f0(evalBad)} failed or timed out, for ${f0(served)} answered requests.`,
+      `ballast-redis: ${f0(execOk)} MULTI/EXEC round trips ok, ${f0(execBad)} failed or timed out, for ${f0(served)} answered requests.`,
       '',
       emb.markdown,
     ].join('\n');

@@ -8,14 +8,9 @@ import type { SeriesHistogram } from '../metrics/series-histogram.js';
 /** Reconnect delay after the n-th failed attempt: 100 ms doubling, at most 1 s (Redis back ⇒ shared again within a second). */
 export const reconnectDelayMs = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 1000);
 
-/**
- * `timeout` (cut at REDIS_TIMEOUT_MS), `noscript` (an EVALSHA before the script is cached on the
- * server: ioredis sends the script itself next, nothing failed), or `error`.
- */
+/** `timeout` (cut at REDIS_TIMEOUT_MS) or `error`. */
 function outcomeOf(error: unknown): string {
-  if (!(error instanceof Error)) return 'error';
-  if (error.message === 'Command timed out') return 'timeout';
-  return error.message.startsWith('NOSCRIPT') ? 'noscript' : 'error';
+  return error instanceof Error && error.message === 'Command timed out' ? 'timeout' : 'error';
 }
 
 /**
@@ -26,10 +21,12 @@ function outcomeOf(error: unknown): string {
  *   ballast's largest cost with REDIS_URL set (~35 µs each on the bench VM, as much as the HTTP
  *   response's writev) and most of redis-server's; ioredis's auto-pipelining batches the same way
  *   but builds a Pipeline per batch, which cost more at c=1 than it saved.
- * - Every command's round trip (sent → reply or failure) is recorded, whoever sends it.
+ * - Every command's round trip (sent → reply or failure) is recorded, whoever sends it; a MULTI/EXEC
+ *   transaction once, at its EXEC (MULTI and the commands it queues are answered at once).
  */
 class InstrumentedRedis extends Redis {
   private corked = false;
+  private queuing = false;
 
   constructor(
     url: string,
@@ -41,6 +38,7 @@ class InstrumentedRedis extends Redis {
 
   override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
     if (stream === undefined) this.coalesceWrites();
+    if (!this.timed(command.name)) return super.sendCommand(command, stream);
     const started = performance.now();
     const result = super.sendCommand(command, stream);
     command.promise.then(
@@ -48,6 +46,17 @@ class InstrumentedRedis extends Redis {
       (error: unknown) => this.roundTrips.series(command.name, outcomeOf(error)).observe((performance.now() - started) / 1000),
     );
     return result;
+  }
+
+  private timed(name: string): boolean {
+    if (name === 'multi') {
+      this.queuing = true;
+      return false;
+    }
+    if (!this.queuing) return true;
+    if (name !== 'exec' && name !== 'discard') return false;
+    this.queuing = false;
+    return true;
   }
 
   private coalesceWrites(): void {
