@@ -199,10 +199,12 @@ export function freePort() {
 /**
  * Starts `node dist/main.js` with `transport`; `opts.name` names it in messages (default
  * ballast-<transport>), `opts.env` adds to / overrides its environment, `opts.nodeArgs` replaces
- * BALLAST_NODE_ARGS (an experiment comparing Node flags side by side).
+ * BALLAST_NODE_ARGS (an experiment comparing Node flags side by side), `opts.entry` replaces dist/main.js
+ * (another build, e.g. under .variants/).
  */
 export async function startBallast(transport, upstreamOrigin, opts = {}) {
-  if (!fs.existsSync(BALLAST_ENTRY)) throw new Error(`${BALLAST_ENTRY} missing: run "npm run build" first`);
+  const entry = opts.entry ? path.resolve(ROOT, opts.entry) : BALLAST_ENTRY;
+  if (!fs.existsSync(entry)) throw new Error(`${entry} missing: run "npm run build" first`);
   const name = opts.name ?? `ballast-${transport}`;
   const port = await freePort();
   // Explicit, minimal environment; cwd is a temp dir so no .env file is picked up.
@@ -230,7 +232,7 @@ export async function startBallast(transport, upstreamOrigin, opts = {}) {
   // stdout and stderr to a file, not to this process (see tailLines).
   const logFile = path.join(cwd, 'ballast.log');
   const logFd = fs.openSync(logFile, 'a');
-  const cp = track(spawn(process.execPath, [...(opts.nodeArgs ?? BALLAST_NODE_ARGS), BALLAST_ENTRY], { cwd, env, stdio: ['ignore', logFd, logFd] }), name);
+  const cp = track(spawn(process.execPath, [...(opts.nodeArgs ?? BALLAST_NODE_ARGS), entry], { cwd, env, stdio: ['ignore', logFd, logFd] }), name);
   fs.closeSync(logFd);
   const closed = new Promise((resolve) => cp.once('close', resolve));
   const origin = `http://127.0.0.1:${port}`;

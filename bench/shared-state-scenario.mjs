@@ -17,6 +17,8 @@
 //           SETTLE untimed requests then N timed ones, in an order rotated and reversed by round;
 //           the PINGs are timed in the same round (paced). Added = median over rounds of (p50 redis − p50
 //           in-process). Target: added p50 ≤ 1.5 × the PING p50 (the limiter costs one round trip).
+//           Also GET /ready on both, whose only difference is one PING that ballast itself sends: its
+//           added p50 is what one round trip costs from inside ballast, the floor for any limiter.
 //   c=64    autocannon, 64 connections, per round each target in turn. Target: redis ≥ 85 % of the
 //           in-process throughput (median of the per-round ratios).
 //
@@ -92,6 +94,18 @@ async function pingLatencies(client, n, pace) {
     if (pace) await timedRequest(pace, PATH, BODY);
     const t0 = performance.now();
     await client.ping();
+    out[i] = performance.now() - t0;
+  }
+  return out;
+}
+
+/** `n` sequential GETs of /ready (any status: its Redis check is one PING whatever the rest says). */
+async function readyLatencies(pool, n) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await pool.request({ method: 'GET', path: '/ready' });
+    await res.body.dump();
     out[i] = performance.now() - t0;
   }
   return out;
@@ -240,12 +254,17 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const RTT = 'ballast_redis_command_duration_seconds';
     const EXEC_OK = /command="exec",outcome="ok"/;
     const rttBefore = await histogramBuckets(shared.origin, RTT, EXEC_OK);
-    const p50 = { 'in-process': [], redis: [], ping: [], 'ping-hot': [] };
-    const all = { 'in-process': [], redis: [], ping: [], 'ping-hot': [] };
+    const ITEMS = ['in-process', 'redis', 'ping', 'ping-hot', 'ready:in-process', 'ready:redis'];
+    const p50 = Object.fromEntries(ITEMS.map((k) => [k, []]));
+    const all = Object.fromEntries(ITEMS.map((k) => [k, []]));
     for (let r = 0; r < cfg.rounds; r++) {
-      for (const item of roundOrder([...targets.map((t) => t.name), 'ping', 'ping-hot'], r)) {
+      for (const item of roundOrder(ITEMS, r)) {
         let lat;
-        if (item === 'ping') {
+        if (item.startsWith('ready:')) {
+          const pool = pools.get(item.slice('ready:'.length));
+          await readyLatencies(pool, cfg.settle / 4);
+          lat = await readyLatencies(pool, cfg.n / 2);
+        } else if (item === 'ping') {
           await pingLatencies(client, cfg.settle / 4, pools.get('in-process'));
           lat = await pingLatencies(client, cfg.pings, pools.get('in-process'));
         } else if (item === 'ping-hot') {
@@ -265,7 +284,9 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const pingP50 = median(p50.ping);
     // The same round trip as ballast itself timed it, inside the requests of the c=1 phase.
     const inSituP50 = 1000 * histogramP50(rttBefore, await histogramBuckets(shared.origin, RTT, EXEC_OK));
-    const c1 = { addedP50, pingP50, inSituP50, ratio: addedP50 / pingP50, p50, all };
+    // A PING sent by ballast itself: /ready with REDIS_URL (its Redis check is one PING) minus without.
+    const ownPingP50 = median(p50['ready:redis'].map((x, i) => x - p50['ready:in-process'][i]));
+    const c1 = { addedP50, pingP50, inSituP50, ownPingP50, ratio: addedP50 / pingP50, p50, all };
 
     // c=64
     const rps = { 'in-process': [], redis: [] };
@@ -307,6 +328,7 @@ export async function runSharedState({ quick = QUICK } = {}) {
       ['PING, ioredis, same Redis, one per request time (paced: the reference)', f3(pingP50), f3(percentile(sortedAll('ping'), 99)), '', ''],
       ['PING back to back (both ends awake: the floor)', f3(median(p50['ping-hot'])), f3(percentile(sortedAll('ping-hot'), 99)), '', `added p50 = ${(addedP50 / median(p50['ping-hot'])).toFixed(2)}× this`],
       ["MULTI/EXEC inside ballast-redis's requests (its histogram, interpolated)", f3(inSituP50), '', '', `added p50 = ${(addedP50 / inSituP50).toFixed(2)}× this round trip`],
+      ["ballast's own PING: /ready added p50 with REDIS_URL (its Redis check is one PING; the floor for any one-round-trip limiter)", f3(ownPingP50), '', '', `added p50 = ${(addedP50 / ownPingP50).toFixed(2)}× this; this = ${(ownPingP50 / pingP50).toFixed(2)}× the paced PING`],
       ['**added p50 / PING p50**', '', '', '', `**${c1.ratio.toFixed(2)}×** (target ≤ 1.5×) ${c1.ratio <= 1.5 ? 'met' : '**missed**'}`],
     ];
     const c64Rows = [
