@@ -19,8 +19,7 @@ function outcomeOf(error: unknown): string {
  *   setImmediate uncorks it, so every command issued while Node handles one batch of ready sockets
  *   leaves in one write (and Redis reads them in one read). One write syscall per command was
  *   ballast's largest cost with REDIS_URL set (~35 µs each on the bench VM, as much as the HTTP
- *   response's writev) and most of redis-server's; ioredis's auto-pipelining batches the same way
- *   but builds a Pipeline per batch, which cost more at c=1 than it saved.
+ *   response's writev) and most of redis-server's (see the auto-pipelining note below).
  * - Every command's round trip (sent → reply or failure) is recorded, whoever sends it; a MULTI/EXEC
  *   transaction once, at its EXEC (MULTI and the commands it queues are answered at once).
  */
@@ -98,8 +97,10 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
         connectTimeout: Math.max(1000, timeoutMs),
         retryStrategy: reconnectDelayMs,
         connectionName: 'ballast',
-        // No auto-pipelining: its setImmediate hop measured ~20 µs more per rate-limit call at c=1
-        // (one client, alternating blocks), and the limiter is meant to cost one round trip, no more.
+        // No auto-pipelining: ~20 µs more per rate-limit call at c=1 (one client, alternating blocks),
+        // presumably the Pipeline it builds per batch: its setImmediate hop, which coalesceWrites takes
+        // too, cost nothing measurable at c=1 (bench/experiments/redis-ab.mjs: a PING in the guard
+        // added 0.116 ms corked, 0.117 not).
         // CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS are unknown to Redis 7.0 (Debian's): each connect
         // would count failed commands. Neither is needed.
         disableClientInfo: true,
