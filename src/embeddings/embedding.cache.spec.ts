@@ -14,7 +14,7 @@ const cacheOf = (cacheSize: number, cacheMaxBytes: number): { cache: EmbeddingCa
 describe(EmbeddingCache.name, () => {
   it('evicts the least recently used vectors when the bytes run out, not only the entries', () => {
     const { cache } = cacheOf(1000, 3 * 6_300);
-    for (const text of ['a', 'b', 'c']) cache.set(spec, text, vectorOf(6_144));
+    for (const text of ['a', 'b', 'c']) cache.store(spec, text, vectorOf(6_144));
     expect(cache.size).toBe(2);
     expect(cache.get(spec, 'a')).toBeUndefined();
     expect(cache.get(spec, 'c')).toBeDefined();
@@ -23,17 +23,17 @@ describe(EmbeddingCache.name, () => {
 
   it('does not cache a vector larger than the whole bound', () => {
     const { cache } = cacheOf(1000, 4_000);
-    cache.set(spec, 'small', vectorOf(400));
-    cache.set(spec, 'huge', vectorOf(6_144));
+    cache.store(spec, 'small', vectorOf(400));
+    cache.store(spec, 'huge', vectorOf(6_144));
     expect(cache.get(spec, 'huge')).toBeUndefined();
     expect(cache.get(spec, 'small')).toBeDefined();
   });
 
   it('keeps the entry bound too, and keys by model and dimensions', () => {
     const { cache } = cacheOf(2, 1e9);
-    cache.set(spec, 'a', vectorOf(8));
-    cache.set({ model: 'm', dimensions: 2 }, 'a', vectorOf(8));
-    cache.set(spec, 'b', vectorOf(8));
+    cache.store(spec, 'a', vectorOf(8));
+    cache.store({ model: 'm', dimensions: 2 }, 'a', vectorOf(8));
+    cache.store(spec, 'b', vectorOf(8));
     expect(cache.size).toBe(2);
     expect(cache.get({ model: 'm', dimensions: 2 }, 'a')).toBeDefined();
     expect(cache.get({ model: 'other' }, 'b')).toBeUndefined();
@@ -41,7 +41,7 @@ describe(EmbeddingCache.name, () => {
 
   it('shows its size in bytes on /metrics', async () => {
     const { cache, metrics } = cacheOf(10, 1e6);
-    cache.set(spec, 'a', vectorOf(6_144));
+    cache.store(spec, 'a', vectorOf(6_144));
     const { body } = await metrics.scrape();
     expect(body).toMatch(new RegExp(`ballast_embeddings_cache_bytes ${cache.bytes}\\b`));
     expect(cache.bytes).toBeGreaterThan(6_144);
@@ -50,8 +50,34 @@ describe(EmbeddingCache.name, () => {
 
   it('is off at size 0', () => {
     const { cache } = cacheOf(0, 1e6);
-    cache.set(spec, 'a', vectorOf(8));
+    cache.store(spec, 'a', vectorOf(8));
     expect(cache.enabled).toBe(false);
     expect(cache.get(spec, 'a')).toBeUndefined();
+  });
+
+  it('keeps an evicted vector readable for a lease taken before it was handed out, and reuses its memory only after', () => {
+    // 600 vectors of 8 KB: ~1.2 segments' worth of arena churn per 100 entries kept.
+    const { cache } = cacheOf(100, 1e9);
+    const endLease = cache.lease();
+    const first = cache.store(spec, 'first', StoredVector.fromFloat32(Buffer.alloc(8192, 7), undefined));
+    for (let i = 0; i < 600; i++) cache.store(spec, `t${i}`, StoredVector.fromFloat32(Buffer.alloc(8192, i % 200), undefined));
+    expect(cache.get(spec, 'first')).toBeUndefined();
+    // Evicted long ago, but the lease is open: nothing was written over it.
+    expect(first.float32Bytes().every((b) => b === 7)).toBe(true);
+    endLease();
+    for (let i = 600; i < 1200; i++) cache.store(spec, `t${i}`, StoredVector.fromFloat32(Buffer.alloc(8192, 255), undefined));
+    // With no lease open its segment was reused (bytes overwritten): only a reader without a lease could see that.
+    expect(first.float32Bytes().every((b) => b === 7)).toBe(false);
+    for (let i = 1100; i < 1200; i++) expect(cache.get(spec, `t${i}`)!.float32Bytes().every((b) => b === 255)).toBe(true);
+  });
+
+  it('copies a vector made of borrowed bytes (an upstream answer being read) before keeping it, even with the cache off', () => {
+    for (const size of [10, 0]) {
+      const { cache } = cacheOf(size, 1e6);
+      const answer = Buffer.from('[0.5,0.25]');
+      const stored = cache.store(spec, 'a', StoredVector.fromJson(answer, 2, undefined));
+      answer.fill(0x30);
+      expect(stored.jsonText()).toBe('[0.5,0.25]');
+    }
   });
 });

@@ -4,28 +4,44 @@ import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { EmbeddingSpec, specKey } from './embedding.types.js';
 import { StoredVector } from './stored-vector.js';
+import { VectorArena } from './vector-arena.js';
 
 /**
  * In-memory LRU of embeddings keyed by (model, dimensions, text), bounded twice: EMBEDDINGS_CACHE_SIZE
  * entries and EMBEDDINGS_CACHE_MAX_BYTES bytes (the vectors' bytes plus an allowance per entry; the
  * key's text counts too). A vector larger than the whole byte bound is not cached.
+ *
+ * The vectors' bytes live in a VectorArena (reused segments, not a Buffer each): what `get` and
+ * `store` return may be reused once evicted, so read them only under a `lease()` taken before.
  */
 @Injectable()
 export class EmbeddingCache {
   private readonly lru?: LRUCache<string, StoredVector>;
+  private readonly arena?: VectorArena;
 
   constructor(config: AppConfig, metrics: MetricsService) {
     const { cacheSize: max, cacheMaxBytes: maxSize } = config.embeddings;
     if (max > 0 && maxSize > 0) {
+      const arena = (this.arena = new VectorArena());
       this.lru = new LRUCache<string, StoredVector>({
         max,
         maxSize,
         maxEntrySize: maxSize,
         sizeCalculation: (value, key) => value.byteSize + 2 * key.length,
+        dispose: (value) => value.release(arena),
       });
     }
     metrics.gauge('ballast_embeddings_cache_bytes', 'Bytes held by the embeddings cache (vectors, keys, per-entry allowance)', () => this.bytes);
     metrics.gauge('ballast_embeddings_cache_entries', 'Vectors held by the embeddings cache', () => this.size);
+    metrics.gauge('ballast_embeddings_arena_bytes', "Bytes of the embeddings cache's memory segments (in use, free and waiting for readers)", () => this.arena?.heldBytes ?? 0);
+  }
+
+  /**
+   * Until the returned function is called, no vector this cache hands out is overwritten (see
+   * VectorArena): take it before the first `get`/`store` and end it when done reading the vectors.
+   */
+  lease(): () => void {
+    return this.arena ? this.arena.lease() : noLease;
   }
 
   get enabled(): boolean {
@@ -44,14 +60,26 @@ export class EmbeddingCache {
     return this.lru?.get(key(spec, text));
   }
 
-  set(spec: EmbeddingSpec, text: string, value: StoredVector): void {
-    this.lru?.set(key(spec, text), value);
+  /**
+   * Caches a copy of `vector` (its bytes into the arena; when the cache is off, into memory of its
+   * own if they were borrowed) and answers that copy, which the caller uses in its place.
+   */
+  store(spec: EmbeddingSpec, text: string, vector: StoredVector): StoredVector {
+    const stored = vector.copyInto(this.arena);
+    if (this.lru === undefined) return stored;
+    const k = key(spec, text);
+    this.lru.set(k, stored);
+    // Refused (larger than the byte bound): nobody will release it but us.
+    if (this.lru.peek(k) !== stored) stored.release(this.arena!);
+    return stored;
   }
 
   clear(): void {
     this.lru?.clear();
   }
 }
+
+function noLease(): void {}
 
 function key(spec: EmbeddingSpec, text: string): string {
   return `${specKey(spec)}\u0000${text}`;

@@ -70,12 +70,27 @@ export class EmbeddingsService implements OnModuleDestroy {
   }
 
   /** The `/embeddings` answer, serialised: `{embeddings, model, usage}`. */
-  async answer(request: EmbedRequest, ctx: RequestContext): Promise<Buffer> {
-    return answerBody(nativeAnswer(await this.embed(request, ctx)), ctx);
+  answer(request: EmbedRequest, ctx: RequestContext): Promise<Buffer> {
+    return this.embed(request, ctx, (result) => answerBody(nativeAnswer(result), ctx));
   }
 
-  async embed(request: EmbedRequest, ctx: RequestContext): Promise<EmbedResult> {
+  /**
+   * Embeds the texts and hands the result to `read`, which must be done with the vectors when it
+   * returns (or its promise settles): they are the cache's own, whose memory is reused once they are
+   * evicted and nobody is reading (vector-arena.ts). Keep what you need as your own copy (a string,
+   * a serialised answer). Answers what `read` answers.
+   */
+  async embed<T>(request: EmbedRequest, ctx: RequestContext, read: (result: EmbedResult) => T | Promise<T>): Promise<T> {
     const texts = checkTexts(request.texts, this.limits, request.field);
+    const endLease = this.cache.lease();
+    try {
+      return await read(await this.embedLeased(texts, request, ctx));
+    } finally {
+      endLease();
+    }
+  }
+
+  private async embedLeased(texts: string[], request: EmbedRequest, ctx: RequestContext): Promise<EmbedResult> {
     const spec: EmbeddingSpec = { model: request.model ?? this.config.embeddings.defaultModel };
     if (request.dimensions !== undefined) spec.dimensions = request.dimensions;
     const format = request.format ?? 'float';
@@ -138,8 +153,7 @@ export class EmbeddingsService implements OnModuleDestroy {
         missSlots[kept] = missSlots[i];
         kept++;
       } else {
-        slots[missSlots[i]] = vector;
-        this.cache.set(spec, misses[i], vector);
+        slots[missSlots[i]] = this.cache.store(spec, misses[i], vector);
       }
     }
     misses.length = kept;
@@ -157,8 +171,7 @@ export class EmbeddingsService implements OnModuleDestroy {
       const vector = slots[i];
       if (format === 'float' ? vector.hasJson : vector.hasFloat32) continue;
       if (slice.spent()) await slice.pause();
-      slots[i] = vector.withBothForms();
-      this.cache.set(spec, texts[i], slots[i]);
+      slots[i] = this.cache.store(spec, texts[i], vector.withBothForms());
     }
   }
 
@@ -180,13 +193,23 @@ export class EmbeddingsService implements OnModuleDestroy {
     }
   }
 
-  /** One upstream batch; what it brings back is cached even if the caller has gone meanwhile. */
+  /**
+   * One upstream batch; what it brings back is cached even if the caller has gone meanwhile. The
+   * vectors are copied out of the answer (into the cache) while it is being read; the callers
+   * waiting for them hold leases from before they were made.
+   */
   private async embedBatch(lane: BatchSpec, texts: string[], ctx: RequestContext): Promise<StoredVector[]> {
     this.metrics.embeddingsUpstreamCalls.inc();
     this.metrics.embeddingsBatchSize.observe(texts.length);
-    const vectors = await this.upstream.embed(lane.spec, texts, lane.wire, ctx);
-    vectors.forEach((vector, i) => this.cache.set(lane.spec, texts[i], vector));
-    this.shared.setMany(lane.spec, texts, vectors);
-    return vectors;
+    const endLease = this.cache.lease();
+    try {
+      return await this.upstream.embed(lane.spec, texts, lane.wire, ctx, (vectors) => {
+        const stored = vectors.map((vector, i) => this.cache.store(lane.spec, texts[i], vector));
+        this.shared.setMany(lane.spec, texts, stored);
+        return stored;
+      });
+    } finally {
+      endLease();
+    }
   }
 }

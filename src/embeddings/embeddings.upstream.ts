@@ -7,6 +7,9 @@ import { EmbeddingSpec } from './embedding.types.js';
 import { StoredVector } from './stored-vector.js';
 import { parseEmbeddingsAnswer } from './wire/embeddings-answer.parser.js';
 
+/** Makes the parsed vectors (views of the answer's bytes) into vectors of their own. */
+export type Keep = (vectors: StoredVector[]) => StoredVector[];
+
 /** How vectors travel from the upstream: its float text (kept as written) or base64 float32. */
 export type WireFormat = 'float' | 'base64';
 
@@ -33,22 +36,26 @@ export class EmbeddingsUpstream {
     return wanted === 'base64' && !this.base64Refused ? 'base64' : 'float';
   }
 
-  async embed(spec: EmbeddingSpec, texts: string[], wire: WireFormat, ctx: RequestContext): Promise<StoredVector[]> {
+  /**
+   * The vectors for `texts`, in order, passed through `keep` while the answer is still in memory:
+   * what the parser makes are views of the answer's bytes, which are reused once it has been read.
+   */
+  async embed(spec: EmbeddingSpec, texts: string[], wire: WireFormat, ctx: RequestContext, keep: Keep): Promise<StoredVector[]> {
     try {
-      return await this.request(spec, texts, wire, ctx);
+      return await this.request(spec, texts, wire, ctx, keep);
     } catch (error) {
       if (wire !== 'base64' || !refusesBase64(error)) throw error;
       this.base64Refused = true;
       this.logger.warn('The upstream refused encoding_format=base64; embeddings are asked for as floats from now on');
-      return this.request(spec, texts, 'float', ctx);
+      return this.request(spec, texts, 'float', ctx, keep);
     }
   }
 
-  private request(spec: EmbeddingSpec, texts: string[], wire: WireFormat, ctx: RequestContext): Promise<StoredVector[]> {
+  private request(spec: EmbeddingSpec, texts: string[], wire: WireFormat, ctx: RequestContext, keep: Keep): Promise<StoredVector[]> {
     const request: Record<string, unknown> = { model: spec.model, input: texts };
     if (spec.dimensions !== undefined) request.dimensions = spec.dimensions;
     if (wire === 'base64') request.encoding_format = 'base64';
-    return this.upstream.postJsonBytes('/embeddings', request, ctx, (body) => parseEmbeddingsAnswer(body, texts));
+    return this.upstream.postJsonBytes('/embeddings', request, ctx, async (body) => keep(await parseEmbeddingsAnswer(body, texts)));
   }
 }
 

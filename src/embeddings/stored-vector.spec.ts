@@ -1,4 +1,5 @@
 import { shortestFloat32, StoredVector } from './stored-vector.js';
+import { VectorArena } from './vector-arena.js';
 
 const f32Bytes = (values: number[]): Buffer => Buffer.from(Float32Array.from(values).buffer);
 
@@ -20,12 +21,14 @@ describe(StoredVector.name, () => {
     expect(back).toEqual(Array.from(vector.float32()));
   });
 
-  it('copies what it is given: a cached vector never holds on to the answer it came from', () => {
-    const answer = Buffer.from('xx[1,2]yy');
-    const vector = StoredVector.fromJson(answer.subarray(2, 7), 2, undefined);
-    answer.fill(0x30);
-    expect(vector.jsonText()).toBe('[1,2]');
-    expect(vector.jsonBytes().buffer).not.toBe(answer.buffer);
+  it('a kept copy never holds on to the answer it came from, in an arena or in memory of its own', () => {
+    for (const arena of [new VectorArena({ segmentBytes: 4096 }), undefined]) {
+      const answer = Buffer.from('xx[1,2]yy');
+      const vector = StoredVector.fromJson(answer.subarray(2, 7), 2, undefined).copyInto(arena);
+      answer.fill(0x30);
+      expect(vector.jsonText()).toBe('[1,2]');
+      expect(vector.jsonBytes().buffer).not.toBe(answer.buffer);
+    }
   });
 
   it('counts its bytes, and both forms once both are made', () => {

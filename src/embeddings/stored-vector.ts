@@ -1,3 +1,4 @@
+import type { ArenaPiece, ArenaTenant, VectorArena } from './vector-arena.js';
 import { countFloatList } from './wire/float-list.js';
 
 /**
@@ -7,19 +8,28 @@ import { countFloatList } from './wire/float-list.js';
  * cached 1536-dim vector is ~6 KB (f32) or ~18 KB (json) outside the JS heap instead of ~12 KB+ of
  * doubles inside it, and answering it is a copy, not a serialisation.
  */
-export class StoredVector {
+export class StoredVector implements ArenaTenant {
+  /** Where the forms live when they were copied into an arena (moved by its compaction). */
+  private jsonPiece: ArenaPiece | undefined;
+  private f32Piece: ArenaPiece | undefined;
+
   private constructor(
     /** Counted on first use for a float text nobody has read in full yet. */
     private dims: number | undefined,
     /** This text's share of the batch's prompt tokens (undefined if the upstream reported none). */
     readonly tokens: number | undefined,
-    private readonly json: Buffer | undefined,
-    private readonly f32: Buffer | undefined,
+    private json: Buffer | undefined,
+    private f32: Buffer | undefined,
+    /** The forms are views of memory someone else reuses (an upstream answer being read): copy before keeping. */
+    private readonly borrowed = false,
   ) {}
 
-  /** From the upstream's JSON text of the vector (bracketed; its length if known); copied. */
-  static fromJson(json: Uint8Array, dimensions: number | undefined, tokens: number | undefined): StoredVector {
-    return new StoredVector(dimensions, tokens, ownCopy(json), undefined);
+  /**
+   * From the upstream's JSON text of the vector (bracketed; its length if known), a view of the
+   * answer's bytes, not copied: valid while the answer is, so keep it only through `copyInto()`.
+   */
+  static fromJson(json: Buffer, dimensions: number | undefined, tokens: number | undefined): StoredVector {
+    return new StoredVector(dimensions, tokens, json, undefined, true);
   }
 
   /**
@@ -31,9 +41,40 @@ export class StoredVector {
     return new StoredVector(forms.f32 ? forms.f32.length / 4 : forms.dimensions, forms.tokens, forms.json, forms.f32);
   }
 
-  /** From little-endian float32 bytes (`dimensions * 4` of them); copied. */
-  static fromFloat32(f32: Uint8Array, tokens: number | undefined): StoredVector {
-    return new StoredVector(f32.length / 4, tokens, undefined, ownCopy(f32));
+  /** From little-endian float32 bytes (`dimensions * 4` of them), taken as they are (a buffer of its own). */
+  static fromFloat32(f32: Buffer, tokens: number | undefined): StoredVector {
+    return new StoredVector(f32.length / 4, tokens, undefined, f32);
+  }
+
+  /**
+   * The same vector with its forms copied into `arena` (its pieces, released with `release()`), or
+   * into memory of its own when there is no arena or a form is too large for it. Without an arena,
+   * a vector that already owns its memory is returned as it is.
+   */
+  copyInto(arena: VectorArena | undefined): StoredVector {
+    if (arena === undefined && !this.borrowed) return this;
+    const copy = new StoredVector(this.dims, this.tokens, undefined, undefined);
+    if (this.json) {
+      copy.jsonPiece = arena?.copy(this.json, copy);
+      copy.json = copy.jsonPiece?.bytes ?? ownCopy(this.json);
+    }
+    if (this.f32) {
+      copy.f32Piece = arena?.copy(this.f32, copy);
+      copy.f32 = copy.f32Piece?.bytes ?? ownCopy(this.f32);
+    }
+    return copy;
+  }
+
+  /** Gives the arena pieces back (the vector is out of the cache); readers holding a lease still read them safely. */
+  release(arena: VectorArena): void {
+    if (this.jsonPiece) arena.release(this.jsonPiece);
+    if (this.f32Piece) arena.release(this.f32Piece);
+  }
+
+  /** ArenaTenant: the arena moved one of the pieces. */
+  moved(piece: ArenaPiece, bytes: Buffer): void {
+    if (piece === this.jsonPiece) this.json = bytes;
+    else if (piece === this.f32Piece) this.f32 = bytes;
   }
 
   /** How many numbers the vector holds (counting them in the text the first time, if need be); -1 if the text is not a list of numbers. */
@@ -86,10 +127,13 @@ export class StoredVector {
     return this.float32Bytes().toString('base64');
   }
 
-  /** The same vector holding both forms (after one was derived for an answer), to cache in its place. */
+  /**
+   * The same vector holding both forms (after one was derived for an answer), to cache in its place
+   * (through `copyInto()`: the form it had is shared with this vector, not copied).
+   */
   withBothForms(): StoredVector {
     if (this.json && this.f32) return this;
-    return new StoredVector(this.dims, this.tokens, this.json ?? ownCopy(this.jsonBytes()), this.f32 ?? this.float32Bytes());
+    return new StoredVector(this.dims, this.tokens, this.jsonBytes(), this.float32Bytes(), true);
   }
 }
 
@@ -98,7 +142,8 @@ const OBJECT_OVERHEAD = 256;
 
 /**
  * The bytes in memory of their own, 4-byte aligned: never a slice of a larger answer or of Node's
- * shared 8 KB pool, either of which a small cached vector would keep alive whole.
+ * shared 8 KB pool, either of which a small cached vector would keep alive whole. (Only without an
+ * arena: each such Buffer is external memory V8 collects with a full mark-compact; vector-arena.ts.)
  */
 function ownCopy(bytes: Uint8Array): Buffer {
   const copy = Buffer.allocUnsafeSlow(bytes.length);

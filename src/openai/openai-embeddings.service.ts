@@ -13,13 +13,13 @@ import { checkEmbeddings } from './openai-request.js';
 export class OpenAiEmbeddingsService {
   constructor(private readonly embeddings: EmbeddingsService) {}
 
-  async create(body: unknown, ctx: RequestContext): Promise<Buffer> {
+  create(body: unknown, ctx: RequestContext): Promise<Buffer> {
     const request = checkEmbeddings(body);
     const format = request.encodingFormat;
-    const result = await this.embeddings.embed(
+    return this.embeddings.embed(
       { texts: request.input, model: request.model, dimensions: request.dimensions, field: 'input', format },
       ctx,
+      (result) => answerBody(openAiAnswer(result, format), ctx),
     );
-    return answerBody(openAiAnswer(result, format), ctx);
   }
 }

@@ -1,0 +1,61 @@
+// Uncached embeddings throughput and CPU per call, ballast vs the bare relay, interleaved rounds
+// (an experiment for issue 22; `node bench/experiments/emb-uncached.mjs` after `npm run build`).
+// Env: ROUNDS (4), SECONDS (5), PATHS (native,base64), BALLAST_ENV (JSON, extra env for ballast),
+// NODE_ARGS_B (space-separated node flags for ballast), PROFILE_WAIT=1 (print pids, wait for Enter).
+import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { f0, f2, JSON_HEADERS, median, procCpuMs, ROOT, startBallast, startForked, startRelay, stopChild, BALLAST_NODE_ARGS } from '../lib.mjs';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
+const SECONDS = Number(process.env.SECONDS_PER ?? 5);
+const PATHS = (process.env.PATHS ?? 'native,base64').split(',');
+let seq = 0;
+const texts = () => { const c = ++seq; return Array.from({ length: 64 }, (_, i) => `wire ${c} ${i} the quick brown fox jumps over the lazy dog`); };
+const bodyFor = (kind) => kind === 'native' ? JSON.stringify({ texts: texts() }) : JSON.stringify({ model: 'text-embedding-3-small', input: texts(), encoding_format: kind });
+const pathFor = (kind, relay) => (kind === 'native' && !relay ? '/embeddings' : '/v1/embeddings');
+
+async function loop(origin, kind, relay, pid) {
+  const pool = new Pool(origin, { connections: 16, keepAliveTimeout: 60000 });
+  const warm = performance.now() + 1000, end = warm + SECONDS * 1000;
+  let calls = 0, cpu0;
+  const w = async () => {
+    while (performance.now() < end) {
+      const res = await pool.request({ method: 'POST', path: pathFor(kind, relay), headers: JSON_HEADERS, body: bodyFor(relay && kind === 'native' ? 'float' : kind) });
+      await res.body.dump({ limit: Infinity });
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+      const now = performance.now();
+      if (now >= warm && now <= end) calls++;
+    }
+  };
+  setTimeout(() => { cpu0 = procCpuMs(pid); }, 1000);
+  await Promise.all(Array.from({ length: 16 }, w));
+  const cpu = procCpuMs(pid) - cpu0;
+  await pool.close();
+  return { rate: calls / SECONDS, cpuPerCall: cpu / calls };
+}
+
+const fast = await startForked(path.join(ROOT, 'bench', 'fast-embeddings-upstream.mjs'), 'fast', { MODE: 'fast' });
+const relay = await startRelay(fast.origin);
+const nodeArgs = process.env.NODE_ARGS_B ? process.env.NODE_ARGS_B.split(' ') : BALLAST_NODE_ARGS;
+const bal = await startBallast('undici', fast.origin, { name: 'b', nodeArgs, env: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BALLAST_ENV ?? '{}') } });
+if (process.env.PROFILE_WAIT) { console.log('ballast pid', bal.cp.pid, 'origin', bal.origin); }
+const res = {};
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const kind of PATHS) {
+      const order = r % 2 ? ['ballast', 'relay'] : ['relay', 'ballast'];
+      for (const who of order) {
+        const x = who === 'relay' ? await loop(relay.origin, kind, true, relay.cp.pid) : await loop(bal.origin, kind, false, bal.cp.pid);
+        (res[`${kind} ${who}`] ??= []).push(x);
+      }
+    }
+  }
+  for (const kind of PATHS) {
+    const R = res[`${kind} relay`], B = res[`${kind} ballast`];
+    console.log(`${kind}: relay ${f0(median(R.map((x) => x.rate)))}/s ${f2(median(R.map((x) => x.cpuPerCall)))} ms cpu; ballast ${f0(median(B.map((x) => x.rate)))}/s ${f2(median(B.map((x) => x.cpuPerCall)))} ms cpu; ratios ${B.map((b, i) => f2(b.rate / R[i].rate)).join(' ')}`);
+  }
+} finally {
+  await stopChild(bal.cp); await stopChild(relay.cp); await stopChild(fast.cp);
+  if (process.env.KEEP_LOG) (await import("node:fs")).copyFileSync(bal.logFile, process.env.KEEP_LOG);
+}

@@ -1,0 +1,223 @@
+/** What holds a piece of the arena: told when its bytes move (compaction) so it reads them from the new place. */
+export interface ArenaTenant {
+  moved(piece: ArenaPiece, bytes: Buffer): void;
+}
+
+/** One allocation: `bytes` is a view into a segment, owned by `tenant` until released. */
+export interface ArenaPiece {
+  bytes: Buffer;
+  segment: Segment;
+  readonly tenant: ArenaTenant;
+}
+
+interface Segment {
+  readonly memory: Buffer;
+  used: number;
+  liveBytes: number;
+  readonly pieces: Set<ArenaPiece>;
+}
+
+export interface ArenaOptions {
+  /** Bytes per segment (default 4 MiB); a piece larger than a quarter of it is not taken. */
+  segmentBytes?: number;
+  /** The first and the largest Buffer segments are cut from (default 16 MiB and 256 MiB). */
+  minChunkBytes?: number;
+  maxChunkBytes?: number;
+  /** Segments waiting for their readers before one is given up instead of reused (default 256). */
+  maxRetired?: number;
+}
+
+/**
+ * Memory for long-lived byte strings (cached embeddings) that is reused instead of allocated anew.
+ *
+ * Why: every fresh Buffer is an ArrayBuffer V8 counts as external memory, and each 64 MB of it
+ * starts a full mark-compact of the heap. An embeddings cache that takes 1.2 MB of new vectors a
+ * call and lets old ones go makes V8 collect every ~50 calls, and the collections (with their
+ * concurrent marking and sweeping threads) cost more CPU than the rest of the call. Bytes copied
+ * into recycled segments add nothing after warm-up.
+ *
+ * How it stays safe: pieces are views into segments; a segment whose pieces have all been released
+ * is *retired*, and it is reused only once every lease that was open when it retired has ended. Any
+ * code that reads pieces (an answer being assembled from cached vectors) holds a lease from before
+ * it first sees a piece until it is done with it. A segment whose readers take too long is given
+ * up rather than reused (still safe: views keep its memory alive), so a lease that never ends costs
+ * memory, never correctness.
+ *
+ * Fragmentation is bounded: when a new segment is needed while the segments in use hold more than
+ * twice the live bytes, the emptiest one's pieces are moved to the current segment (their tenants
+ * are told) and it retires.
+ */
+export class VectorArena {
+  readonly segmentBytes: number;
+  private readonly minChunkBytes: number;
+  private readonly maxChunkBytes: number;
+  private readonly maxRetired: number;
+  private readonly inUse = new Set<Segment>();
+  private current: Segment | undefined;
+  private readonly free: Segment[] = [];
+  private readonly retired: Array<{ segment: Segment; epoch: number }> = [];
+  private readonly openLeases = new Map<number, number>();
+  private epoch = 0;
+  private live = 0;
+  private chunkBytes = 0;
+  private segmentsReused = 0;
+  private segmentsGivenUp = 0;
+
+  constructor(options: ArenaOptions = {}) {
+    this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+    this.minChunkBytes = options.minChunkBytes ?? 16 * 1024 * 1024;
+    this.maxChunkBytes = options.maxChunkBytes ?? 256 * 1024 * 1024;
+    this.maxRetired = options.maxRetired ?? 256;
+  }
+
+  /** Bytes held by the pieces not yet released. */
+  get liveBytes(): number {
+    return this.live;
+  }
+
+  /** Bytes of memory taken for segments (in use, free, waiting for readers): the arena never gives memory back. */
+  get heldBytes(): number {
+    return this.chunkBytes;
+  }
+
+  get stats(): { segmentsInUse: number; free: number; retired: number; reused: number; givenUp: number; openLeases: number } {
+    let open = 0;
+    for (const count of this.openLeases.values()) open += count;
+    return { segmentsInUse: this.inUse.size, free: this.free.length, retired: this.retired.length, reused: this.segmentsReused, givenUp: this.segmentsGivenUp, openLeases: open };
+  }
+
+  /**
+   * A lease for reading pieces: call the returned function (once; later calls do nothing) when
+   * done. Segments released meanwhile are not reused before then.
+   */
+  lease(): () => void {
+    const epoch = this.epoch;
+    this.openLeases.set(epoch, (this.openLeases.get(epoch) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = this.openLeases.get(epoch)! - 1;
+      if (left > 0) this.openLeases.set(epoch, left);
+      else {
+        this.openLeases.delete(epoch);
+        this.reuseRetired();
+      }
+    };
+  }
+
+  /** A copy of `bytes` in the arena, owned by `tenant`; undefined if too large for a segment (keep your own copy). */
+  copy(bytes: Uint8Array, tenant: ArenaTenant): ArenaPiece | undefined {
+    const piece = this.allocate(bytes.length, tenant);
+    piece?.bytes.set(bytes);
+    return piece;
+  }
+
+  /** `size` bytes (4-byte aligned start) owned by `tenant`, to fill in; undefined if too large. */
+  allocate(size: number, tenant: ArenaTenant): ArenaPiece | undefined {
+    if (size > this.segmentBytes / 4) return undefined;
+    const segment = this.room(size);
+    const start = segment.used;
+    segment.used = start + ((size + 3) & ~3);
+    segment.liveBytes += size;
+    this.live += size;
+    const piece: ArenaPiece = { bytes: segment.memory.subarray(start, start + size), segment, tenant };
+    segment.pieces.add(piece);
+    return piece;
+  }
+
+  /** The piece's bytes may be reused once current readers are done. */
+  release(piece: ArenaPiece): void {
+    const segment = piece.segment;
+    if (!segment.pieces.delete(piece)) return;
+    segment.liveBytes -= piece.bytes.length;
+    this.live -= piece.bytes.length;
+    if (segment.pieces.size === 0 && segment !== this.current) this.retire(segment);
+  }
+
+  /** A segment with room for `size` bytes: the current one, else a reused or new one (compacting first if fragmented). */
+  private room(size: number): Segment {
+    const current = this.current;
+    if (current && current.used + size <= this.segmentBytes) return current;
+    if (current && current.pieces.size === 0) this.retire(current);
+    this.current = this.fresh();
+    if (this.inUse.size * this.segmentBytes > 2 * this.live + 2 * this.segmentBytes) this.compactOne();
+    return this.current.used + size <= this.segmentBytes ? this.current : this.room(size);
+  }
+
+  private fresh(): Segment {
+    if (this.free.length === 0) this.grow();
+    const segment = this.free.pop()!;
+    segment.used = 0;
+    segment.liveBytes = 0;
+    this.inUse.add(segment);
+    return segment;
+  }
+
+  /**
+   * New segments, cut from one Buffer that doubles in size each time (up to `maxChunkBytes`): V8
+   * runs a full collection for each 64 MB of new external memory, so filling a 2 GB cache 4 MB at a
+   * time would cost ~30 of them per GB, in chunks ~10 in all. Pages are only touched (and count in
+   * RSS) as segments fill.
+   */
+  private grow(): void {
+    const held = this.chunkBytes;
+    const size = Math.max(this.minChunkBytes, Math.min(this.maxChunkBytes, held));
+    const count = Math.max(1, Math.floor(size / this.segmentBytes));
+    const chunk = Buffer.allocUnsafeSlow(count * this.segmentBytes);
+    this.chunkBytes += chunk.length;
+    for (let i = count - 1; i >= 0; i--) {
+      this.free.push({ memory: chunk.subarray(i * this.segmentBytes, (i + 1) * this.segmentBytes), used: 0, liveBytes: 0, pieces: new Set() });
+    }
+  }
+
+  /** Moves the pieces of the emptiest full segment into the current one; that segment retires. */
+  private compactOne(): void {
+    let emptiest: Segment | undefined;
+    for (const segment of this.inUse) {
+      if (segment !== this.current && (emptiest === undefined || segment.liveBytes < emptiest.liveBytes)) emptiest = segment;
+    }
+    if (emptiest === undefined || emptiest.liveBytes * 2 > this.segmentBytes) return;
+    const current = this.current!;
+    if (current.used + emptiest.liveBytes + 4 * emptiest.pieces.size > this.segmentBytes) return;
+    for (const piece of [...emptiest.pieces]) {
+      const size = piece.bytes.length;
+      const start = current.used;
+      current.used = start + ((size + 3) & ~3);
+      const bytes = current.memory.subarray(start, start + size);
+      bytes.set(piece.bytes);
+      emptiest.pieces.delete(piece);
+      emptiest.liveBytes -= size;
+      current.pieces.add(piece);
+      current.liveBytes += size;
+      piece.bytes = bytes;
+      piece.segment = current;
+      piece.tenant.moved(piece, bytes);
+    }
+    this.retire(emptiest);
+  }
+
+  private retire(segment: Segment): void {
+    if (!this.inUse.delete(segment)) return;
+    if (segment === this.current) this.current = undefined;
+    this.retired.push({ segment, epoch: this.epoch });
+    this.epoch++;
+    // Readers that take this long (never, with leases ended in `finally`): the segment is given up
+    // rather than reused (its views keep the memory alive for whoever still reads it).
+    if (this.retired.length > this.maxRetired) {
+      this.retired.shift();
+      this.segmentsGivenUp++;
+    }
+    this.reuseRetired();
+  }
+
+  /** Retired segments no open lease can still be reading become free. */
+  private reuseRetired(): void {
+    let oldestOpen = Infinity;
+    for (const epoch of this.openLeases.keys()) if (epoch < oldestOpen) oldestOpen = epoch;
+    while (this.retired.length > 0 && this.retired[0].epoch < oldestOpen) {
+      this.free.push(this.retired.shift()!.segment);
+      this.segmentsReused++;
+    }
+  }
+}
