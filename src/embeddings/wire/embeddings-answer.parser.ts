@@ -46,6 +46,7 @@ export async function parseEmbeddingsAnswer(body: Buffer, texts: readonly string
   const shares = tokenShares(typeof promptTokens === 'number' && Number.isFinite(promptTokens) ? promptTokens : undefined, texts);
   const vectors = new Array<StoredVector | undefined>(texts.length);
   const slice = new TimeSlice();
+  const area = decodeArea(spans);
   let dims = -1;
   for (let position = 0; position < data.length; position++) {
     if (slice.spent()) await slice.pause();
@@ -58,7 +59,7 @@ export async function parseEmbeddingsAnswer(body: Buffer, texts: readonly string
     if (index < 0 || index >= texts.length || vectors[index] !== undefined) {
       throw malformedUpstreamResponse(`data[${position}].index ${index} is out of range or repeated`);
     }
-    const vector = span.base64 ? fromBase64(body, span, position, shares[index]) : fromFloatList(body, span, position, shares[index], position === 0);
+    const vector = span.base64 ? fromBase64(body, span, position, shares[index], area) : fromFloatList(body, span, position, shares[index], position === 0);
     // Lengths known without reading (base64, the first float vector) must agree.
     const known = vector.knownDimensions;
     if (known !== undefined) {
@@ -139,17 +140,37 @@ function fromFloatList(body: Buffer, span: Span, position: number, tokens: numbe
   return StoredVector.fromJson(bytes, dims, tokens);
 }
 
-function fromBase64(body: Buffer, span: Span, position: number, tokens: number | undefined): StoredVector {
-  const f32 = Buffer.from(body.toString('latin1', span.start, span.end), 'base64');
-  if (f32.length === 0 || f32.length % 4 !== 0) {
+/**
+ * Where base64 vectors are decoded to: one buffer per answer, each vector a view of it (kept only
+ * through StoredVector.copyInto), rather than a Buffer of its own per vector.
+ */
+interface DecodeArea {
+  bytes: Buffer;
+  used: number;
+}
+
+function decodeArea(spans: Span[]): DecodeArea {
+  let size = 0;
+  for (const span of spans) if (span.base64) size += Math.ceil((span.end - span.start) / 4) * 3;
+  return { bytes: Buffer.allocUnsafeSlow(size), used: 0 };
+}
+
+function fromBase64(body: Buffer, span: Span, position: number, tokens: number | undefined, area: DecodeArea): StoredVector {
+  const text = body.toString('latin1', span.start, span.end);
+  const written = area.bytes.write(text, area.used, 'base64');
+  // A character outside the alphabet is skipped by the decoder, so the length tells.
+  const expected = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+  if (written === 0 || written % 4 !== 0 || text.length % 4 !== 0 || written !== expected) {
     throw malformedUpstreamResponse(`data[${position}].embedding is not base64 of float32 values`);
   }
-  const vector = StoredVector.fromFloat32(f32, tokens);
-  const floats = vector.float32();
-  for (let i = 0; i < floats.length; i++) {
-    if (!Number.isFinite(floats[i])) throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
+  const f32 = area.bytes.subarray(area.used, area.used + written);
+  area.used += written;
+  // Exponent bits all set: an infinity or a NaN, which no JSON answer could carry.
+  const words = new Uint32Array(f32.buffer, f32.byteOffset, written / 4);
+  for (let i = 0; i < words.length; i++) {
+    if ((words[i] & 0x7f800000) === 0x7f800000) throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
   }
-  return vector;
+  return StoredVector.fromFloat32(f32, tokens);
 }
 
 /** Each text's share of the batch's prompt tokens, by length; undefined when the upstream gave no count. */
