@@ -92,6 +92,7 @@ describe(AppConfig.name, () => {
       maxTextChars: 32_768,
       cacheSize: 100_000,
       cacheMaxBytes: 2 * 1024 ** 3,
+      cacheSegmentBytes: 4 * 1024 ** 2,
       cacheTtlS: 86_400,
       upstreamBase64: true,
       coalesceMs: 2,

@@ -77,6 +77,8 @@ export class AppConfig {
     cacheSize: number;
     /** Bytes that cache may hold. */
     cacheMaxBytes: number;
+    /** Size of the cache's reused memory segments. */
+    cacheSegmentBytes: number;
     /** Lifetime of a vector in the shared tier (REDIS_URL), in seconds. */
     cacheTtlS: number;
     /** Ask the upstream for base64 when the caller wants base64. */
@@ -179,6 +181,7 @@ export class AppConfig {
       maxTextChars: env.EMBEDDINGS_MAX_TEXT_CHARS,
       cacheSize: env.EMBEDDINGS_CACHE_SIZE,
       cacheMaxBytes: env.EMBEDDINGS_CACHE_MAX_BYTES,
+      cacheSegmentBytes: env.EMBEDDINGS_CACHE_SEGMENT_BYTES,
       cacheTtlS: env.EMBEDDINGS_CACHE_TTL_S,
       upstreamBase64: env.EMBEDDINGS_UPSTREAM_BASE64,
       coalesceMs: env.EMBEDDINGS_COALESCE_MS,

@@ -146,6 +146,7 @@ describe(validateEnvironment.name, () => {
           EMBEDDINGS_MAX_TEXT_CHARS: 32_768,
           EMBEDDINGS_CACHE_SIZE: 100_000,
           EMBEDDINGS_CACHE_MAX_BYTES: 2 * 1024 ** 3,
+          EMBEDDINGS_CACHE_SEGMENT_BYTES: 4 * 1024 ** 2,
           EMBEDDINGS_UPSTREAM_BASE64: true,
           EMBEDDINGS_COALESCE_MS: 2,
           RATE_LIMIT_INSTANCES: 1,

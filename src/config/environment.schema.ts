@@ -196,6 +196,10 @@ export class EnvironmentSchema {
   @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   EMBEDDINGS_CACHE_MAX_BYTES: number = 2 * 1024 * 1024 * 1024;
 
+  /** The cache's memory comes in reused segments of this size (vector-arena.ts); a vector over a quarter of it gets its own. */
+  @IsInt() @Min(4096) @Max(1024 * 1024 * 1024)
+  EMBEDDINGS_CACHE_SEGMENT_BYTES: number = 4 * 1024 * 1024;
+
   /** How long a vector stays in the shared cache tier (REDIS_URL), in seconds. */
   @IsInt() @Min(1) @Max(31_536_000)
   EMBEDDINGS_CACHE_TTL_S: number = 86_400;

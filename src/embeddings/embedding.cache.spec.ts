@@ -7,7 +7,7 @@ const spec = { model: 'm' };
 const vectorOf = (bytes: number): StoredVector => StoredVector.fromFloat32(Buffer.alloc(bytes), undefined);
 const cacheOf = (cacheSize: number, cacheMaxBytes: number): { cache: EmbeddingCache; metrics: MetricsService } => {
   const metrics = new MetricsService();
-  const config = { embeddings: { cacheSize, cacheMaxBytes } } as unknown as AppConfig;
+  const config = { embeddings: { cacheSize, cacheMaxBytes, cacheSegmentBytes: 4 * 1024 * 1024 } } as unknown as AppConfig;
   return { cache: new EmbeddingCache(config, metrics), metrics };
 };
 

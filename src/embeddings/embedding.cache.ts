@@ -20,9 +20,9 @@ export class EmbeddingCache {
   private readonly arena?: VectorArena;
 
   constructor(config: AppConfig, metrics: MetricsService) {
-    const { cacheSize: max, cacheMaxBytes: maxSize } = config.embeddings;
+    const { cacheSize: max, cacheMaxBytes: maxSize, cacheSegmentBytes: segmentBytes } = config.embeddings;
     if (max > 0 && maxSize > 0) {
-      const arena = (this.arena = new VectorArena());
+      const arena = (this.arena = new VectorArena({ segmentBytes, minChunkBytes: 4 * segmentBytes }));
       this.lru = new LRUCache<string, StoredVector>({
         max,
         maxSize,
@@ -34,6 +34,7 @@ export class EmbeddingCache {
     metrics.gauge('ballast_embeddings_cache_bytes', 'Bytes held by the embeddings cache (vectors, keys, per-entry allowance)', () => this.bytes);
     metrics.gauge('ballast_embeddings_cache_entries', 'Vectors held by the embeddings cache', () => this.size);
     metrics.gauge('ballast_embeddings_arena_bytes', "Bytes of the embeddings cache's memory segments (in use, free and waiting for readers)", () => this.arena?.heldBytes ?? 0);
+    metrics.gauge('ballast_embeddings_arena_reused_segments', "Segments of the embeddings cache's memory reused since start (rather than allocated)", () => this.arena?.stats.reused ?? 0);
   }
 
   /**

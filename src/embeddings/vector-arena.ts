@@ -44,8 +44,8 @@ export interface ArenaOptions {
  * memory, never correctness.
  *
  * Fragmentation is bounded: when a new segment is needed while the segments in use hold more than
- * twice the live bytes, the emptiest one's pieces are moved to the current segment (their tenants
- * are told) and it retires.
+ * 1.5 times the live bytes (plus two segments), the emptiest one's pieces are moved to the current
+ * segment (their tenants are told) and it retires.
  */
 export class VectorArena {
   readonly segmentBytes: number;
@@ -141,7 +141,7 @@ export class VectorArena {
     if (current && current.used + size <= this.segmentBytes) return current;
     if (current && current.pieces.size === 0) this.retire(current);
     this.current = this.fresh();
-    if (this.inUse.size * this.segmentBytes > 2 * this.live + 2 * this.segmentBytes) this.compactOne();
+    if (this.inUse.size * this.segmentBytes > 1.5 * this.live + 2 * this.segmentBytes) this.compactOne();
     return this.current.used + size <= this.segmentBytes ? this.current : this.room(size);
   }
 
@@ -171,13 +171,13 @@ export class VectorArena {
     }
   }
 
-  /** Moves the pieces of the emptiest full segment into the current one; that segment retires. */
+  /** Moves the pieces of the emptiest segment (at most 2/3 full) into the current one; that segment retires. */
   private compactOne(): void {
     let emptiest: Segment | undefined;
     for (const segment of this.inUse) {
       if (segment !== this.current && (emptiest === undefined || segment.liveBytes < emptiest.liveBytes)) emptiest = segment;
     }
-    if (emptiest === undefined || emptiest.liveBytes * 2 > this.segmentBytes) return;
+    if (emptiest === undefined || emptiest.liveBytes * 3 > this.segmentBytes * 2) return;
     const current = this.current!;
     if (current.used + emptiest.liveBytes + 4 * emptiest.pieces.size > this.segmentBytes) return;
     for (const piece of [...emptiest.pieces]) {

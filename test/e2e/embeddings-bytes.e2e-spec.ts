@@ -109,6 +109,39 @@ describe('embeddings as bytes: exact answers', () => {
   });
 });
 
+describe('embeddings as bytes: a small cache whose memory is reused under concurrent calls', () => {
+  // 16 KiB segments hold ~5 vectors of 256 dims (~3 KB of float text): with 20 entries cached, segments
+  // retire and are reused many times a second while other calls still hold vectors across the
+  // upstream's 15 ms (vector-arena.ts). A reader without a lease answers another text's bytes.
+  const s = useAppWithFakeUpstream(
+    { EMBEDDINGS_CACHE_SIZE: '20', EMBEDDINGS_CACHE_SEGMENT_BYTES: '16384', EMBEDDINGS_BATCH_SIZE: '8', EMBEDDINGS_COALESCE_MS: '0', UPSTREAM_MAX_RETRIES: '0' },
+    { upstream: { embeddingDims: 256, latencyMs: 15 } },
+  );
+
+  it('answers every vector exactly, float and base64, cached, uncached and converted', async () => {
+    const pool = texts(60, 'churn');
+    const floats = await direct(s.fake, pool, 'float');
+    const base64 = await direct(s.fake, pool, 'base64');
+    const at = new Map(pool.map((t, i) => [t, i]));
+    let call = 0;
+    const one = async (): Promise<void> => {
+      const n = call++;
+      // Overlapping windows of the pool: hits, misses and texts another call is fetching.
+      const sent = Array.from({ length: 10 }, (_, i) => pool[(n * 7 + i * 3) % pool.length]);
+      const format = n % 3 === 0 ? 'base64' : 'float';
+      const answer = n % 3 === 1 ? await post(`${s.app.url}/embeddings`, { texts: sent }) : await post(`${s.app.url}/v1/embeddings`, { input: sent, encoding_format: format });
+      expect(answer.status).toBe(200);
+      const got = n % 3 === 1 ? (answer.json as { embeddings: number[][] }).embeddings : (answer.json as OpenAiList).data.map((d) => d.embedding);
+      const wrong = sent.filter((t, i) => JSON.stringify(got[i]) !== JSON.stringify((format === 'base64' ? base64 : floats)[at.get(t)!]));
+      expect({ n, wrong }).toEqual({ n, wrong: [] });
+    };
+    for (let round = 0; round < 12; round++) await Promise.all(Array.from({ length: 8 }, one));
+    const metrics = await (await fetch(`${s.app.url}/metrics`)).text();
+    expect(Number(/^ballast_embeddings_arena_reused_segments (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(20);
+    expect(Number(/^ballast_embeddings_cache_entries (\d+)/m.exec(metrics)?.[1])).toBeLessThanOrEqual(20);
+  }, 60_000);
+});
+
 describe('embeddings as bytes: upstreams that do not speak base64', () => {
   const s = useAppWithFakeUpstream({ UPSTREAM_MAX_RETRIES: '0' }, { upstream: { embeddingDims: 16 } });
 
