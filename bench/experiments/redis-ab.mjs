@@ -5,7 +5,7 @@
 // variant and of a paced ioredis PING (each after one request to the first variant); c=64 req/s, ballast
 // CPU µs/request and redis-server CPU µs/request (at c=1 too); GET /ready added p50 (with REDIS_URL it
 // sends one PING: a round trip from inside ballast). Medians over rounds. Env: RAB_ROUNDS (8), RAB_N (300),
-// RAB_C64_ROUNDS (6), RAB_C64_SEC (2).
+// RAB_C64_ROUNDS (6), RAB_C64_SEC (2). A variant may name its own "base" (default the first) and "nodeArgs".
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -40,7 +40,7 @@ const client = new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: fal
 try {
   for (const v of variants) {
     const env = { RATE_LIMIT_RPM: '10000000', LOG_LEVEL: 'warn', ...(v.redis ? { REDIS_URL: redis.url } : {}), ...v.env };
-    const b = await startBallast('undici', fake.origin, { name: v.name, env, entry: v.entry });
+    const b = await startBallast('undici', fake.origin, { name: v.name, env, entry: v.entry, nodeArgs: v.nodeArgs });
     targets.push({ ...v, b, pool: new Pool(b.origin, { connections: 1, pipelining: 1 }), p50: [], ready: [], c1cpu: [], c1rcpu: [], rps: [], cpu: [], rcpu: [] });
   }
   await client.connect();
@@ -85,11 +85,12 @@ try {
       if (res.non2xx || res.errors) console.log(`${t.name}: non2xx ${res.non2xx} errors ${res.errors}`);
     }
   }
-  const base = targets[0];
   const pingP50 = median(ping);
   console.log(`paced PING p50 ${f3(pingP50)} ms`);
   console.log('variant | c=1 p50 ms | added vs first | added ÷ PING | /ready added ms (÷ PING) | c=1 ballast µs/req | c=1 redis µs/req | c=64 req/s | ÷ first | ballast µs/req | redis-server µs/req');
   for (const t of targets) {
+    // "base": the variant this one is compared with (default: the first).
+    const base = targets.find((b) => b.name === t.base) ?? targets[0];
     const added = median(t.p50.map((x, i) => x - base.p50[i]));
     const ratio = median(t.rps.map((x, i) => x / base.rps[i]));
     console.log(`${t.name} | ${f3(median(t.p50))} | ${f3(added)} | ${(added / pingP50).toFixed(2)} | ${f3(median(t.ready.map((x, i) => x - base.ready[i])))} (${(median(t.ready.map((x, i) => x - base.ready[i])) / pingP50).toFixed(2)}) | ${f1(median(t.c1cpu))} | ${f1(median(t.c1rcpu))} | ${Math.round(median(t.rps))} | ${(100 * ratio).toFixed(1)} % | ${f1(median(t.cpu))} | ${f1(median(t.rcpu))}`);
