@@ -2,7 +2,8 @@
 // ballast, or about any server on this machine? Two bare relays (bench/relay.mjs's shape, node:http, one
 // keep-alive agent) in front of the fake upstream, one of which first awaits an ioredis PING (ballast's
 // client options) per request; c=1 interleaved rounds, plus the paced PING from this process (each after
-// one request to the plain relay), as shared-state-scenario.mjs measures it.
+// one request to the plain relay), as shared-state-scenario.mjs measures it. Also ballast in process vs
+// with REDIS_URL (its rate limiter's one MULTI/EXEC) in the same rounds (needs npm run build).
 // `node bench/experiments/relay-redis-ping.mjs` (RRP_ROUNDS, default 12; RRP_N, default 400).
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -10,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
-import { BALLAST_NODE_ARGS, f3, median, sequentialLatencies, startFake, stopChild, timedRequest, track, waitForReady } from '../lib.mjs';
+import { BALLAST_NODE_ARGS, f3, median, sequentialLatencies, startBallast, startFake, stopChild, timedRequest, track, waitForReady } from '../lib.mjs';
 import { startRedis } from '../shared-state-scenario.mjs';
 
 const redisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, disableClientInfo: true, maintNotifications: 'disabled' };
@@ -49,17 +50,24 @@ if (process.argv[2] === 'server') {
   // The same pair with ballast's Node flags (npm start's), in case its heap settings make a wait dearer.
   const plainF = await start('relay (ballast flags)', {}, BALLAST_NODE_ARGS);
   const pingingF = await start('relay+PING (ballast flags)', { REDIS_URL: redis.url }, BALLAST_NODE_ARGS);
-  const all = [plain, pinging, plainF, pingingF];
+  // And ballast itself (in process vs REDIS_URL: its limiter's one MULTI/EXEC), in the same rounds.
+  const ballast = async (name, env) => {
+    const b = await startBallast('undici', fake.origin, { name, env: { RATE_LIMIT_RPM: '10000000', LOG_LEVEL: 'warn', ...env } });
+    return { name, cp: b.cp, pool: new Pool(b.origin, { connections: 1, pipelining: 1 }), p50: [], path: '/chat/complete' };
+  };
+  const bIn = await ballast('ballast in process', {});
+  const bRedis = await ballast('ballast REDIS_URL', { REDIS_URL: redis.url });
+  const all = [plain, pinging, plainF, pingingF, bIn, bRedis];
   const client = new Redis(redis.url, redisOptions);
   await client.connect();
   try {
     const ping = [];
-    for (const t of all) await sequentialLatencies(t.pool, '/', BODY, 500);
+    for (const t of all) await sequentialLatencies(t.pool, t.path ?? '/', BODY, 500);
     for (let r = 0; r < ROUNDS; r++) {
       const order = all.map((_, i) => all[(i + r) % all.length]);
       for (const t of r % 2 ? order.reverse() : order) {
-        await sequentialLatencies(t.pool, '/', BODY, 100);
-        t.p50.push(median(await sequentialLatencies(t.pool, '/', BODY, N)));
+        await sequentialLatencies(t.pool, t.path ?? '/', BODY, 100);
+        t.p50.push(median(await sequentialLatencies(t.pool, t.path ?? '/', BODY, N)));
       }
       const lat = [];
       for (let i = 0; i < N; i++) {
@@ -71,7 +79,7 @@ if (process.argv[2] === 'server') {
       ping.push(median(lat));
     }
     console.log(`paced PING from the load generator ${f3(median(ping))} ms`);
-    for (const [a, b] of [[plain, pinging], [plainF, pingingF]]) {
+    for (const [a, b] of [[plain, pinging], [plainF, pingingF], [bIn, bRedis]]) {
       const added = median(b.p50.map((x, i) => x - a.p50[i]));
       console.log(`${a.name} p50 ${f3(median(a.p50))} ms; ${b.name} p50 ${f3(median(b.p50))} ms; added ${f3(added)} ms = ${(added / median(ping)).toFixed(2)}× the paced PING`);
     }
