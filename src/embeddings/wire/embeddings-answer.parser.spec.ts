@@ -61,6 +61,8 @@ describe(parseEmbeddingsAnswer.name, () => {
     ['a number posing as a placeholder', '{"data":[{"embedding":[1]},{"embedding":0}],"x":{"embedding":[2]}}', /data\[1\].embedding is not a vector/],
     ['base64 of a partial float', '{"data":[{"index":0,"embedding":"AAA="},{"index":1,"embedding":"AAAAAA=="}]}', /not base64 of float32/],
     ['a NaN in base64', `{"data":[{"index":0,"embedding":"${b64([NaN])}"},{"index":1,"embedding":"${b64([1])}"}]}`, /not a finite number/],
+    ['an infinity in base64, after 5 finite values', `{"data":[{"index":0,"embedding":"${b64([1, 2, 3, 4, 5, Infinity])}"},{"index":1,"embedding":"${b64([1, 1, 1, 1, 1, 1])}"}]}`, /not a finite number/],
+    ['both infinities in base64', `{"data":[{"index":0,"embedding":"${b64([1, -Infinity, 2, Infinity])}"},{"index":1,"embedding":"${b64([1, 1, 1, 1])}"}]}`, /not a finite number/],
   ])('%s → 502 malformed', async (_name, body, message) => {
     expect((await malformed(body)).message).toMatch(message);
   });

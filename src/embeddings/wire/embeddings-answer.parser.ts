@@ -165,12 +165,31 @@ function fromBase64(body: Buffer, span: Span, position: number, tokens: number |
   }
   const f32 = area.bytes.subarray(area.used, area.used + written);
   area.used += written;
-  // Exponent bits all set: an infinity or a NaN, which no JSON answer could carry.
-  const words = new Uint32Array(f32.buffer, f32.byteOffset, written / 4);
-  for (let i = 0; i < words.length; i++) {
-    if ((words[i] & 0x7f800000) === 0x7f800000) throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
+  if (!allFinite(new Float32Array(f32.buffer, f32.byteOffset, written / 4))) {
+    throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
   }
   return StoredVector.fromFloat32(f32, tokens);
+}
+
+/**
+ * No infinity or NaN (which no JSON answer could carry): their sum in doubles is finite exactly
+ * then (float32 values cannot add up to a double's range; one NaN or infinity makes it NaN or
+ * infinite). Four sums, so the adds do not wait on each other: ~2x a per-value test.
+ */
+function allFinite(values: Float32Array): boolean {
+  const whole = values.length & ~3;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  for (let i = 0; i < whole; i += 4) {
+    a += values[i];
+    b += values[i + 1];
+    c += values[i + 2];
+    d += values[i + 3];
+  }
+  for (let i = whole; i < values.length; i++) a += values[i];
+  return Number.isFinite(a + b + c + d);
 }
 
 /** Each text's share of the batch's prompt tokens, by length; undefined when the upstream gave no count. */
