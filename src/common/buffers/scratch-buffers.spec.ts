@@ -17,6 +17,10 @@ describe(ScratchBuffers.name, () => {
   it('concatenates bytes and strings (as UTF-8) into one borrowed buffer', () => {
     const { bytes } = new ScratchBuffers().concat(['{"v":', Buffer.from('[1,2]'), ',"é":1}']);
     expect(bytes.toString()).toBe('{"v":[1,2],"é":1}');
+    // Three-byte and four-byte characters: the buffer's length is exactly what was written.
+    const wide = new ScratchBuffers().concat(['€', Buffer.from('x'), '😀€'.repeat(1000)]);
+    expect(wide.bytes.length).toBe(Buffer.byteLength('€x' + '😀€'.repeat(1000)));
+    expect(wide.bytes.toString()).toBe('€x' + '😀€'.repeat(1000));
   });
 
   it('keeps no more idle memory than its bound', () => {

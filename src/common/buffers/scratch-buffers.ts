@@ -40,20 +40,25 @@ export class ScratchBuffers {
     };
   }
 
-  /** `parts` one after another in a borrowed buffer: bytes copied, strings written as UTF-8 (no Buffer made for them). */
+  /**
+   * `parts` one after another in a borrowed buffer: bytes copied, strings written as UTF-8 (no Buffer
+   * made for them). The buffer is taken at the most a string's UTF-8 can take (3 bytes a UTF-16 unit),
+   * so no string is read twice (once to measure it); the answer's `bytes` are what was written.
+   */
   concat(parts: ReadonlyArray<Uint8Array | string>): Scratch {
-    let size = 0;
-    for (const part of parts) size += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
-    const scratch = this.take(size);
+    let room = 0;
+    for (const part of parts) room += typeof part === 'string' ? 3 * part.length : part.length;
+    const scratch = this.take(room);
+    const bytes = scratch.bytes;
     let offset = 0;
     for (const part of parts) {
-      if (typeof part === 'string') offset += scratch.bytes.write(part, offset);
+      if (typeof part === 'string') offset += bytes.write(part, offset);
       else {
-        scratch.bytes.set(part, offset);
+        bytes.set(part, offset);
         offset += part.length;
       }
     }
-    return scratch;
+    return { bytes: bytes.subarray(0, offset), release: scratch.release };
   }
 }
 
