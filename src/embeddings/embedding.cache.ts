@@ -35,6 +35,7 @@ export class EmbeddingCache {
     metrics.gauge('ballast_embeddings_cache_entries', 'Vectors held by the embeddings cache', () => this.size);
     metrics.gauge('ballast_embeddings_arena_bytes', "Bytes of the embeddings cache's memory segments (in use, free and waiting for readers)", () => this.arena?.heldBytes ?? 0);
     metrics.gauge('ballast_embeddings_arena_reused_segments', "Segments of the embeddings cache's memory reused since start (rather than allocated)", () => this.arena?.stats.reused ?? 0);
+    metrics.gauge('ballast_embeddings_arena_refused_pieces', 'Vectors cached in memory of their own because segments were waiting for a long lease', () => this.arena?.stats.refused ?? 0);
   }
 
   /**

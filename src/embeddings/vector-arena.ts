@@ -23,7 +23,10 @@ export interface ArenaOptions {
   /** The first and the largest Buffer segments are cut from (default 16 MiB and 256 MiB). */
   minChunkBytes?: number;
   maxChunkBytes?: number;
-  /** Segments waiting for their readers before one is given up instead of reused (default 256). */
+  /**
+   * While this many segments wait for their readers (a call held up on a slow upstream keeps its
+   * lease), no new memory is taken: pieces are refused and callers keep their own copies (default 64).
+   */
   maxRetired?: number;
 }
 
@@ -39,9 +42,9 @@ export interface ArenaOptions {
  * How it stays safe: pieces are views into segments; a segment whose pieces have all been released
  * is *retired*, and it is reused only once every lease that was open when it retired has ended. Any
  * code that reads pieces (an answer being assembled from cached vectors) holds a lease from before
- * it first sees a piece until it is done with it. A segment whose readers take too long is given
- * up rather than reused (still safe: views keep its memory alive), so a lease that never ends costs
- * memory, never correctness.
+ * it first sees a piece until it is done with it. While many segments wait for a long lease (a call
+ * held up on a slow upstream), the arena takes no more memory: it refuses pieces and callers keep
+ * their own copies, so memory stays bounded and the arena resumes once the lease ends.
  *
  * Fragmentation is bounded: when a new segment is needed while the segments in use hold more than
  * 1.5 times the live bytes (plus two segments), the emptiest one's pieces are moved to the current
@@ -61,13 +64,13 @@ export class VectorArena {
   private live = 0;
   private chunkBytes = 0;
   private segmentsReused = 0;
-  private segmentsGivenUp = 0;
+  private piecesRefused = 0;
 
   constructor(options: ArenaOptions = {}) {
     this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
     this.minChunkBytes = options.minChunkBytes ?? 16 * 1024 * 1024;
     this.maxChunkBytes = options.maxChunkBytes ?? 256 * 1024 * 1024;
-    this.maxRetired = options.maxRetired ?? 256;
+    this.maxRetired = options.maxRetired ?? 64;
   }
 
   /** Bytes held by the pieces not yet released. */
@@ -80,10 +83,10 @@ export class VectorArena {
     return this.chunkBytes;
   }
 
-  get stats(): { segmentsInUse: number; free: number; retired: number; reused: number; givenUp: number; openLeases: number } {
+  get stats(): { segmentsInUse: number; free: number; retired: number; reused: number; refused: number; openLeases: number } {
     let open = 0;
     for (const count of this.openLeases.values()) open += count;
-    return { segmentsInUse: this.inUse.size, free: this.free.length, retired: this.retired.length, reused: this.segmentsReused, givenUp: this.segmentsGivenUp, openLeases: open };
+    return { segmentsInUse: this.inUse.size, free: this.free.length, retired: this.retired.length, reused: this.segmentsReused, refused: this.piecesRefused, openLeases: open };
   }
 
   /**
@@ -116,6 +119,14 @@ export class VectorArena {
   /** `size` bytes (4-byte aligned start) owned by `tenant`, to fill in; undefined if too large. */
   allocate(size: number, tenant: ArenaTenant): ArenaPiece | undefined {
     if (size > this.segmentBytes / 4) return undefined;
+    const current = this.current;
+    const fits = current !== undefined && current.used + size <= this.segmentBytes;
+    if (!fits && this.free.length === 0 && this.retired.length >= this.maxRetired) {
+      // Memory waits for a reader (a long lease): no more is taken meanwhile; the caller's own
+      // copy is the GC's to free, as without an arena, until the lease ends.
+      this.piecesRefused++;
+      return undefined;
+    }
     const segment = this.room(size);
     const start = segment.used;
     segment.used = start + ((size + 3) & ~3);
@@ -202,12 +213,6 @@ export class VectorArena {
     if (segment === this.current) this.current = undefined;
     this.retired.push({ segment, epoch: this.epoch });
     this.epoch++;
-    // Readers that take this long (never, with leases ended in `finally`): the segment is given up
-    // rather than reused (its views keep the memory alive for whoever still reads it).
-    if (this.retired.length > this.maxRetired) {
-      this.retired.shift();
-      this.segmentsGivenUp++;
-    }
     this.reuseRetired();
   }
 
