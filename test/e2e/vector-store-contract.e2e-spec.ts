@@ -288,11 +288,12 @@ describe('VectorStore: the embedded store survives its worker dying', () => {
       let collection = await store.createCollection({ name: 'survivor', model: 'm', dimensions: null, metadata: {} });
       await store.upsertDocuments(collection, [doc('a', [['alpha', vec(1, 0, 0, 0)]], { lang: 'en' })], 4);
       collection = (await store.findCollection('survivor'))!;
-      // A statement in flight when the worker dies fails as the store being unavailable.
-      const inFlight = (await connection.pool()).query('SELECT pg_sleep(5)');
+      // An upsert cut off by the worker's death (3,000 rows take seconds to index): 503, and its transaction never lands.
+      const many = Array.from({ length: 3_000 }, (_, i): [string, string] => [`alpha replaced ${i}`, vec(1, 0, 0, i / 3_000)]);
+      const cutOff = store.upsertDocuments(collection, [doc('a', many)], 4);
       await new Promise((r) => setTimeout(r, 100));
       await connection.embeddedStore!.terminate();
-      await expect(inFlight).rejects.toThrow(/worker exited \(code 1\)/);
+      await expect(cutOff).rejects.toMatchObject({ status: 503, code: 'store_unavailable', message: expect.stringMatching(/worker exited \(code 1\)/) });
 
       expect(connection.state).toMatchObject({ state: 'down', backend: 'embedded', reason: expect.stringMatching(/worker exited \(code 1\); restarting it in \d+ ms \(attempt 1\)/) });
       await expect(store.listCollections()).rejects.toMatchObject({ status: 503, code: 'store_unavailable', message: expect.stringMatching(/worker exited/) });

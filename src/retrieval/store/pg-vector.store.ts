@@ -205,6 +205,12 @@ export class PgVectorStore extends VectorStore {
     return this.run(async (pool) => {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client has no 'error' listener of the pool's: a connection lost mid-transaction (a
+      // server gone, the embedded store's worker dead) would be an unhandled 'error' event, fatal to the process.
+      const lost = (error: Error): void => {
+        broken = error;
+      };
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await work(client);
@@ -216,7 +222,8 @@ export class PgVectorStore extends VectorStore {
         });
         throw error;
       } finally {
-        // A client whose rollback failed is not given to anyone else.
+        client.off('error', lost);
+        // A client whose connection was lost or whose rollback failed is not given to anyone else.
         client.release(broken);
       }
     });
