@@ -1,7 +1,11 @@
-// Uncached embeddings throughput and CPU per call, ballast vs the bare relay, interleaved rounds
-// (an experiment for issue 22; `node bench/experiments/emb-uncached.mjs` after `npm run build`).
-// Env: ROUNDS (4), SECONDS (5), PATHS (native,base64), BALLAST_ENV (JSON, extra env for ballast),
-// NODE_ARGS_B (space-separated node flags for ballast), PROFILE_WAIT=1 (print pids, wait for Enter).
+// Uncached embeddings throughput and CPU per call (from /proc), ballast vs the bare relay in front
+// of the fast upstream, in interleaved rounds (issue 22). After `npm run build && npx tsc -p
+// bench/tsconfig.json`: `node bench/experiments/emb-uncached.mjs`. Env: ROUNDS (4), SECONDS_PER (5),
+// PATHS (native,base64; also float), BALLAST_ENV (JSON: more env for ballast, e.g.
+// '{"EMBEDDINGS_CACHE_SIZE":"0"}'), NODE_ARGS_B (ballast's node flags, e.g. with --trace-gc or
+// --perf-basic-prof-only-functions), PROFILE_WAIT=1 (print ballast's pid, for `perf record -p`),
+// KEEP_LOG=<file> (copy ballast's log there at the end, e.g. the --trace-gc lines).
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { Pool } from 'undici';
@@ -57,5 +61,5 @@ try {
   }
 } finally {
   await stopChild(bal.cp); await stopChild(relay.cp); await stopChild(fast.cp);
-  if (process.env.KEEP_LOG) (await import("node:fs")).copyFileSync(bal.logFile, process.env.KEEP_LOG);
+  if (process.env.KEEP_LOG) fs.copyFileSync(bal.logFile, process.env.KEEP_LOG);
 }
