@@ -45,7 +45,7 @@ describe(EmbeddingSharedTier.name, () => {
     const [b, none, a] = await tier.getMany(spec, ['b', 'none', 'a']);
     expect(none).toBeUndefined();
     expect(a!.jsonBytes().toString()).toBe('[0.5,-1,2]');
-    expect([a!.tokens, a!.hasFloat32, a!.dimensions]).toEqual([2, false, 3]);
+    expect([a!.tokens, a!.hasBase64, a!.dimensions]).toEqual([2, false, 3]);
     expect(b!.float32Bytes()).toEqual(f32);
     expect([b!.tokens, b!.hasJson, b!.jsonBytes().toString()]).toEqual([4, true, '[0.5,-1,2]']);
     expect([...b!.float32()]).toEqual([0.5, -1, 2]);

@@ -46,7 +46,7 @@ export class EmbeddingSharedTier {
         dimensions: vector.knownDimensions,
         tokens: vector.tokens,
         json: vector.hasJson ? vector.jsonBytes() : undefined,
-        f32: vector.hasFloat32 ? vector.float32Bytes() : undefined,
+        f32: vector.hasBase64 ? vector.float32Bytes() : undefined,
       });
       return [sharedVectorKey(spec, text), value] as const;
     });

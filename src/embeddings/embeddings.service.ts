@@ -25,7 +25,7 @@ export interface EmbedRequest {
 }
 
 export interface EmbedResult {
-  /** One per input, in input order, holding the requested form (`jsonBytes()` for float, `float32Bytes()` for base64). */
+  /** One per input, in input order, holding the requested form (`jsonBytes()` for float, `base64Bytes()` for base64). */
   embeddings: StoredVector[];
   model: string;
   /** Tokens of the inputs as the upstream counted them (cached texts included); absent if it did not say. */
@@ -169,7 +169,7 @@ export class EmbeddingsService implements OnModuleDestroy {
     const slice = new TimeSlice();
     for (let i = 0; i < slots.length; i++) {
       const vector = slots[i];
-      if (format === 'float' ? vector.hasJson : vector.hasFloat32) continue;
+      if (format === 'float' ? vector.hasJson : vector.hasBase64) continue;
       if (slice.spent()) await slice.pause();
       slots[i] = this.cache.store(spec, texts[i], vector.withBothForms());
     }

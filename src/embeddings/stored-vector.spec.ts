@@ -35,7 +35,7 @@ describe(StoredVector.name, () => {
     const vector = StoredVector.fromFloat32(f32Bytes(new Array(1536).fill(0.5)), undefined);
     expect(vector.hasJson).toBe(false);
     const both = vector.withBothForms();
-    expect(both.hasJson && both.hasFloat32).toBe(true);
+    expect(both.hasJson && both.hasBase64).toBe(true);
     expect(both.byteSize).toBe(vector.byteSize + both.jsonBytes().length);
     expect(both.withBothForms()).toBe(both);
   });

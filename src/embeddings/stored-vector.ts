@@ -3,15 +3,16 @@ import { countFloatList } from './wire/float-list.js';
 
 /**
  * One embedding kept as bytes, in the form(s) the upstream sent it: `json`, its JSON array text
- * exactly as written (`[0.0123,-0.0456,...]`, what a float answer is assembled from), and/or `f32`,
- * its little-endian float32 values (what a base64 answer is encoded from). Never a `number[]`: a
- * cached 1536-dim vector is ~6 KB (f32) or ~18 KB (json) outside the JS heap instead of ~12 KB+ of
- * doubles inside it, and answering it is a copy, not a serialisation.
+ * exactly as written (`[0.0123,-0.0456,...]`, what a float answer is assembled from), and/or `b64`,
+ * the base64 text of its little-endian float32 values as the upstream wrote it (what a base64 answer
+ * is assembled from). Never a `number[]`: a cached 1536-dim vector is ~8 KB (b64) or ~18 KB (json)
+ * outside the JS heap instead of ~12 KB+ of doubles inside it, and answering it is a copy, not a
+ * serialisation or an encoding.
  */
 export class StoredVector implements ArenaTenant {
   /** Where the forms live when they were copied into an arena (moved by its compaction). */
   private jsonPiece: ArenaPiece | undefined;
-  private f32Piece: ArenaPiece | undefined;
+  private b64Piece: ArenaPiece | undefined;
 
   private constructor(
     /** Counted on first use for a float text nobody has read in full yet. */
@@ -19,7 +20,7 @@ export class StoredVector implements ArenaTenant {
     /** This text's share of the batch's prompt tokens (undefined if the upstream reported none). */
     readonly tokens: number | undefined,
     private json: Buffer | undefined,
-    private f32: Buffer | undefined,
+    private b64: Buffer | undefined,
     /** The forms are views of memory someone else reuses (an upstream answer being read): copy before keeping. */
     private readonly borrowed = false,
   ) {}
@@ -33,17 +34,25 @@ export class StoredVector implements ArenaTenant {
   }
 
   /**
+   * From the upstream's base64 text of the vector (no quotes; checked, `dimensions` floats), a view of
+   * the answer's bytes, not copied: keep it only through `copyInto()`.
+   */
+  static fromBase64Text(b64: Buffer, dimensions: number, tokens: number | undefined): StoredVector {
+    return new StoredVector(dimensions, tokens, undefined, b64, true);
+  }
+
+  /**
    * From forms already in memory of their own (the shared cache's decoded value,
-   * shared-vector.codec.ts): taken as they are, not copied.
+   * shared-vector.codec.ts): taken as they are (float32 bytes encoded to base64 text once).
    */
   static fromOwnedForms(forms: { json?: Buffer; f32?: Buffer; dimensions: number | undefined; tokens: number | undefined }): StoredVector {
     if (forms.json === undefined && forms.f32 === undefined) throw new Error('StoredVector.fromOwnedForms: neither form');
-    return new StoredVector(forms.f32 ? forms.f32.length / 4 : forms.dimensions, forms.tokens, forms.json, forms.f32);
+    return new StoredVector(forms.f32 ? forms.f32.length / 4 : forms.dimensions, forms.tokens, forms.json, forms.f32 && base64Text(forms.f32));
   }
 
-  /** From little-endian float32 bytes (`dimensions * 4` of them), taken as they are (a buffer of its own). */
+  /** From little-endian float32 bytes (`dimensions * 4` of them). */
   static fromFloat32(f32: Buffer, tokens: number | undefined): StoredVector {
-    return new StoredVector(f32.length / 4, tokens, undefined, f32);
+    return new StoredVector(f32.length / 4, tokens, undefined, base64Text(f32));
   }
 
   /**
@@ -58,9 +67,9 @@ export class StoredVector implements ArenaTenant {
       copy.jsonPiece = arena?.copy(this.json, copy);
       copy.json = copy.jsonPiece?.bytes ?? ownCopy(this.json);
     }
-    if (this.f32) {
-      copy.f32Piece = arena?.copy(this.f32, copy);
-      copy.f32 = copy.f32Piece?.bytes ?? ownCopy(this.f32);
+    if (this.b64) {
+      copy.b64Piece = arena?.copy(this.b64, copy);
+      copy.b64 = copy.b64Piece?.bytes ?? ownCopy(this.b64);
     }
     return copy;
   }
@@ -68,13 +77,13 @@ export class StoredVector implements ArenaTenant {
   /** Gives the arena pieces back (the vector is out of the cache); readers holding a lease still read them safely. */
   release(arena: VectorArena): void {
     if (this.jsonPiece) arena.release(this.jsonPiece);
-    if (this.f32Piece) arena.release(this.f32Piece);
+    if (this.b64Piece) arena.release(this.b64Piece);
   }
 
   /** ArenaTenant: the arena moved one of the pieces. */
   moved(piece: ArenaPiece, bytes: Buffer): void {
     if (piece === this.jsonPiece) this.json = bytes;
-    else if (piece === this.f32Piece) this.f32 = bytes;
+    else if (piece === this.b64Piece) this.b64 = bytes;
   }
 
   /** How many numbers the vector holds (counting them in the text the first time, if need be); -1 if the text is not a list of numbers. */
@@ -89,15 +98,16 @@ export class StoredVector implements ArenaTenant {
 
   /** Bytes held, for the cache's bound (the Buffers' contents plus a fixed allowance per object). */
   get byteSize(): number {
-    return OBJECT_OVERHEAD + (this.json?.length ?? 0) + (this.f32?.length ?? 0);
+    return OBJECT_OVERHEAD + (this.json?.length ?? 0) + (this.b64?.length ?? 0);
   }
 
   get hasJson(): boolean {
     return this.json !== undefined;
   }
 
-  get hasFloat32(): boolean {
-    return this.f32 !== undefined;
+  /** Holds the form a base64 answer is made of. */
+  get hasBase64(): boolean {
+    return this.b64 !== undefined;
   }
 
   /**
@@ -105,7 +115,7 @@ export class StoredVector implements ArenaTenant {
    * float32 in the shortest decimal that reads back as the same float32 (what OpenAI itself writes).
    */
   jsonBytes(): Buffer {
-    return this.json ?? formatFloat32(this.f32!);
+    return this.json ?? formatFloat32(this.float32Bytes());
   }
 
   /** The JSON text as a string (e.g. as a pgvector literal). */
@@ -113,9 +123,9 @@ export class StoredVector implements ArenaTenant {
     return this.jsonBytes().toString('latin1');
   }
 
-  /** Little-endian float32 bytes: the upstream's own when it sent base64, else its numbers rounded to float32. */
+  /** Little-endian float32 bytes (a new buffer): the upstream's own when it sent base64, else its numbers rounded to float32. */
   float32Bytes(): Buffer {
-    return this.f32 ?? parseToFloat32(this.json!);
+    return this.b64 ? Buffer.from(this.b64.toString('latin1'), 'base64') : parseToFloat32(this.json!);
   }
 
   float32(): Float32Array {
@@ -123,8 +133,13 @@ export class StoredVector implements ArenaTenant {
     return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   }
 
+  /** The base64 text of the float32 values, as bytes (what a base64 answer carries between its quotes). */
+  base64Bytes(): Buffer {
+    return this.b64 ?? base64Text(this.float32Bytes());
+  }
+
   base64(): string {
-    return this.float32Bytes().toString('base64');
+    return this.base64Bytes().toString('latin1');
   }
 
   /**
@@ -132,8 +147,8 @@ export class StoredVector implements ArenaTenant {
    * (through `copyInto()`: the form it had is shared with this vector, not copied).
    */
   withBothForms(): StoredVector {
-    if (this.json && this.f32) return this;
-    return new StoredVector(this.dims, this.tokens, this.jsonBytes(), this.float32Bytes(), true);
+    if (this.json && this.b64) return this;
+    return new StoredVector(this.dims, this.tokens, this.jsonBytes(), this.base64Bytes(), true);
   }
 }
 
@@ -149,6 +164,10 @@ function ownCopy(bytes: Uint8Array): Buffer {
   const copy = Buffer.allocUnsafeSlow(bytes.length);
   copy.set(bytes);
   return copy;
+}
+
+function base64Text(f32: Buffer): Buffer {
+  return Buffer.from(f32.toString('base64'), 'latin1');
 }
 
 function parseToFloat32(json: Buffer): Buffer {

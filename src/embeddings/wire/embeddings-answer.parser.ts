@@ -26,7 +26,7 @@ interface Skeleton {
  * Reads an upstream `/embeddings` answer (OpenAI's shape, float or base64 vectors) straight from its
  * bytes, without parsing a number: every `"embedding": <value>` is located with `indexOf` and cut
  * out (a float list is checked by one pass over its bytes and kept as written; a base64 string is
- * decoded to float32 bytes), and the rest, a few hundred bytes of skeleton with a placeholder per
+ * checked by decoding it and kept as written), and the rest, a few hundred bytes of skeleton with a placeholder per
  * vector, goes through `JSON.parse`, so the structure (indices, usage, nothing truncated) is checked
  * by the real parser. Answers one StoredVector per input, by `index`, with its share of the prompt
  * tokens (by text length). Anything malformed is a 502, and nothing from the answer is kept.
@@ -168,7 +168,8 @@ function fromBase64(body: Buffer, span: Span, position: number, tokens: number |
   if (!allFinite(new Float32Array(f32.buffer, f32.byteOffset, written / 4))) {
     throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
   }
-  return StoredVector.fromFloat32(f32, tokens);
+  // Checked by decoding; what is kept is the upstream's own text (a base64 answer is a copy of it).
+  return StoredVector.fromBase64Text(body.subarray(span.start, span.end), written / 4, tokens);
 }
 
 /**
