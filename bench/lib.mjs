@@ -331,6 +331,19 @@ const CLK_TCK = (() => {
 })();
 
 /** CPU time (user + system, all threads) a process has used so far, in ms. */
+/** CPU time of every thread of `pid` in ns (schedstat of each task): finer than /proc/<pid>/stat's ticks. */
+export function cpuNs(pid) {
+  let total = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* thread gone */
+    }
+  }
+  return total;
+}
+
 export function procCpuMs(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
-import { f1, f3, median, procCpuMs, sequentialLatencies, startBallast, startFake, stopChild, timedRequest } from '../lib.mjs';
+import { cpuNs, f1, f3, median, procCpuMs, sequentialLatencies, startBallast, startFake, stopChild, timedRequest } from '../lib.mjs';
 import { postLoad } from '../post-load.mjs';
 import { startRedis } from '../shared-state-scenario.mjs';
 
@@ -20,18 +20,6 @@ const C64_ROUNDS = Number(process.env.RAB_C64_ROUNDS ?? 6);
 const C64_SEC = Number(process.env.RAB_C64_SEC ?? 2);
 const PATH = '/chat/complete';
 const BODY = JSON.stringify({ messages: [{ role: 'user', content: 'hello' }] });
-/** CPU time of every thread of `pid` in ns (schedstat of each task): finer than /proc/<pid>/stat's ticks. */
-function cpuNs(pid) {
-  let total = 0;
-  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      /* thread gone */
-    }
-  }
-  return total;
-}
 const variants = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const fake = await startFake();
 const redis = await startRedis();
