@@ -271,7 +271,7 @@ export async function runEmbeddingsWire() {
       '',
       mdTable(
         ['cached as', 'vectors', 'RSS KB / vector', 'heap KB / vector', 'cache bytes KB / vector'],
-        memory.map((m) => [m.form === 'float' ? 'floats (`/embeddings`: the upstream text)' : 'base64 (`/v1` base64: float32)', String(m.vectors), f1(m.rssKb), f2(m.heapKb), f1(m.cacheKb)]),
+        memory.map((m) => [m.form === 'float' ? 'floats (`/embeddings`: the upstream text)' : 'base64 (`/v1` base64: the upstream base64 text)', String(m.vectors), f1(m.rssKb), f2(m.heapKb), f1(m.cacheKb)]),
         ['l', 'r', 'r', 'r', 'r'],
       ),
     ].join('\n');
