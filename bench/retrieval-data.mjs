@@ -3,16 +3,7 @@
 // embeddings, points gather around topics: N/100 cluster centres (unit, random), each point = its
 // centre + Gaussian noise of norm ~0.5, normalised. Text: "v<i>x<n> topic<c> <four topic words>".
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../scripts/mulberry32.mjs';
 
 function gaussian(rand) {
   const u = Math.max(rand(), 1e-12);

