@@ -195,21 +195,23 @@ export class EmbeddingsService implements OnModuleDestroy {
 
   /**
    * One upstream batch; what it brings back is cached even if the caller has gone meanwhile. The
-   * vectors are copied out of the answer (into the cache) while it is being read; the callers
-   * waiting for them hold leases from before they were made.
+   * vectors are copied out of the answer (into the cache) while it is being read, under a lease of
+   * their own until the shared tier has encoded them (a batch larger than the cache evicts its
+   * first vectors while storing its last); the callers waiting for them hold leases from before
+   * they were made. No lease is held while the upstream answers.
    */
-  private async embedBatch(lane: BatchSpec, texts: string[], ctx: RequestContext): Promise<StoredVector[]> {
+  private embedBatch(lane: BatchSpec, texts: string[], ctx: RequestContext): Promise<StoredVector[]> {
     this.metrics.embeddingsUpstreamCalls.inc();
     this.metrics.embeddingsBatchSize.observe(texts.length);
-    const endLease = this.cache.lease();
-    try {
-      return await this.upstream.embed(lane.spec, texts, lane.wire, ctx, (vectors) => {
+    return this.upstream.embed(lane.spec, texts, lane.wire, ctx, (vectors) => {
+      const endLease = this.cache.lease();
+      try {
         const stored = vectors.map((vector, i) => this.cache.store(lane.spec, texts[i], vector));
         this.shared.setMany(lane.spec, texts, stored);
         return stored;
-      });
-    } finally {
-      endLease();
-    }
+      } finally {
+        endLease();
+      }
+    });
   }
 }
