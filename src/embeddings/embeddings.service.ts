@@ -22,6 +22,11 @@ export interface EmbedRequest {
   field?: string;
   /** The form the caller will read the vectors in (default float): that form is made ready in every vector. */
   format?: WireFormat;
+  /**
+   * Texts a caller waits on interactively (a search query): sent at once when their batcher lane has
+   * nothing in flight, instead of after EMBEDDINGS_COALESCE_MS (see MicroBatcher's `immediate`).
+   */
+  immediate?: boolean;
 }
 
 export interface EmbedResult {
@@ -119,7 +124,7 @@ export class EmbeddingsService implements OnModuleDestroy {
     }
     if (misses.length > 0 && this.shared.enabled) await this.fromSharedTier(spec, misses, missSlots, slots);
     if (misses.length > 0) {
-      const fetched = await this.fetch({ spec, wire: this.upstream.wireFor(format) }, misses, ctx);
+      const fetched = await this.fetch({ spec, wire: this.upstream.wireFor(format) }, misses, ctx, request.immediate === true);
       fetched.forEach((vector, i) => (slots[missSlots[i]] = vector));
     }
     await this.makeReady(spec, slots, slotTexts, format);
@@ -175,10 +180,10 @@ export class EmbeddingsService implements OnModuleDestroy {
     }
   }
 
-  private async fetch(lane: BatchSpec, texts: string[], ctx: RequestContext): Promise<StoredVector[]> {
+  private async fetch(lane: BatchSpec, texts: string[], ctx: RequestContext, immediate: boolean): Promise<StoredVector[]> {
     if (ctx.cancelled) throw RequestContext.cancellationError(ctx.cancelled);
     const started = performance.now();
-    const ticket = this.batcher.submit(lane, texts);
+    const ticket = this.batcher.submit(lane, texts, { immediate });
     // A client that leaves takes its not-yet-sent texts out of the queue.
     const unsubscribe = ctx.onCancel((reason) => ticket.release(RequestContext.cancellationError(reason)));
     try {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { CollectionDto, CollectionListDto, CreateCollectionDto, DeletedDto } from './dto/collection.dto.js';
 import { collectionNotFound } from './errors/retrieval-errors.js';
+import { KnownCollections } from './known-collections.js';
 import { CollectionRecord, CollectionStats, VectorStore } from './store/vector-store.js';
 
 @Injectable()
@@ -9,6 +10,7 @@ export class CollectionsService {
   constructor(
     private readonly store: VectorStore,
     private readonly config: AppConfig,
+    private readonly known: KnownCollections,
   ) {}
 
   async create(dto: CreateCollectionDto): Promise<CollectionDto> {
@@ -28,6 +30,7 @@ export class CollectionsService {
   }
 
   async delete(name: string): Promise<DeletedDto> {
+    this.known.forget(name);
     if (!(await this.store.deleteCollection(name))) throw collectionNotFound(name);
     return { id: name, deleted: true };
   }

@@ -2,15 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nest
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator.js';
-import { RequestContext } from '../common/http/request-context.js';
 import type { CheckedRequest } from '../common/http/request-context.decorator.js';
-import { Ctx } from '../common/http/request-context.decorator.js';
 import { CollectionsService } from './collections.service.js';
 import { DocumentsService } from './documents.service.js';
 import { CollectionDto, CollectionListDto, CreateCollectionDto, DeletedDto } from './dto/collection.dto.js';
 import { DocumentDto, UpsertDocumentsDto, UpsertDocumentsResponseDto } from './dto/documents.dto.js';
 import { UPSERT_DOCUMENTS_SCHEMA } from './dto/documents.schema.js';
 import { SearchRequestDto, SearchResponseDto } from './dto/search.dto.js';
+import { SEARCH_REQUEST_SCHEMA } from './dto/search.schema.js';
 import { SearchService } from './search.service.js';
 
 @ApiTags('retrieval')
@@ -85,7 +84,9 @@ export class RetrievalController {
   @ApiOperation({ summary: 'Search a collection: vector, text or hybrid (default), with a metadata filter' })
   @ApiResponse({ status: 200, type: SearchResponseDto })
   @ApiErrorResponses(502, 504)
-  search(@Param('name') name: string, @Body() dto: SearchRequestDto, @Ctx() ctx: RequestContext): Promise<SearchResponseDto> {
-    return this.searches.search(name, dto, ctx);
+  @ApiBody({ type: SearchRequestDto })
+  @RouteSchema({ body: SEARCH_REQUEST_SCHEMA })
+  search(@Param('name') name: string, @Req() call: CheckedRequest<SearchRequestDto>): Promise<SearchResponseDto> {
+    return this.searches.search(name, call.body, call.ballast);
   }
 }

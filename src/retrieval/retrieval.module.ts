@@ -4,6 +4,7 @@ import { EmbeddingsModule } from '../embeddings/embeddings.module.js';
 import { CollectionEmbedder } from './collection-embedder.js';
 import { CollectionsService } from './collections.service.js';
 import { DocumentsService } from './documents.service.js';
+import { KnownCollections } from './known-collections.js';
 import { RetrievalController } from './retrieval.controller.js';
 import { SearchService } from './search.service.js';
 import { PgVectorStore } from './store/pg-vector.store.js';
@@ -24,6 +25,7 @@ import { VectorStore } from './store/vector-store.js';
     DocumentsService,
     SearchService,
     CollectionEmbedder,
+    KnownCollections,
   ],
   exports: [SearchService, StoreConnection],
 })

@@ -5,6 +5,7 @@ import { CollectionEmbedder } from './collection-embedder.js';
 import { CollectionsService } from './collections.service.js';
 import { MAX_TOP_K, SearchMode, SearchRequestDto, SearchResponseDto } from './dto/search.dto.js';
 import { dimensionMismatch } from './errors/retrieval-errors.js';
+import { KnownCollections, sameCollection } from './known-collections.js';
 import { reciprocalRankFusion } from './rank-fusion.js';
 import { parseFilter } from './store/metadata-filter.js';
 import { ChunkHit, CollectionRecord, VectorStore } from './store/vector-store.js';
@@ -16,6 +17,15 @@ export interface SearchQuery {
   mode?: SearchMode;
 }
 
+interface Asked {
+  query: string;
+  topK: number;
+  filter: ReturnType<typeof parseFilter>;
+  mode: SearchMode | undefined;
+  /** Prefix of field names in errors (`retrieval.` for grounded chat). */
+  param: string;
+}
+
 const DEFAULT_TOP_K = 5;
 /** Each list fused by hybrid search is this many times top_k (at least HYBRID_MIN_CANDIDATES), so fusion has overlap to reward. */
 const HYBRID_DEPTH = 4;
@@ -24,7 +34,8 @@ const HYBRID_MIN_CANDIDATES = 20;
 /**
  * Searches a collection: `vector` (the query embedded in the collection's model, cosine over the
  * HNSW index), `text` (full-text, any stemmed term counting), or `hybrid` (both lists fused by
- * reciprocal rank). What other capabilities (grounded chat) use to find passages.
+ * reciprocal rank). What other capabilities (grounded chat) use to find passages. The collection's
+ * record comes from KnownCollections when it is there (no lookup statement before the query).
  */
 @Injectable()
 export class SearchService {
@@ -32,6 +43,7 @@ export class SearchService {
     private readonly store: VectorStore,
     private readonly collections: CollectionsService,
     private readonly embedder: CollectionEmbedder,
+    private readonly known: KnownCollections,
   ) {}
 
   async search(name: string, request: SearchQuery | SearchRequestDto, ctx: RequestContext, param = ''): Promise<SearchResponseDto> {
@@ -40,10 +52,38 @@ export class SearchService {
     const topK = request.top_k ?? DEFAULT_TOP_K;
     if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new InvalidRequestError(`${param}top_k must be an integer from 1 to ${MAX_TOP_K}`, { param: `${param}top_k` });
     const filter = parseFilter(request.filter, `${param}filter`);
+    const asked: Asked = { query, topK, filter, mode: request.mode ?? undefined, param };
+
+    const remembered = this.known.get(name);
+    if (!remembered) return this.searchIn(await this.lookUp(name), asked, ctx);
+    let outcome: { response: SearchResponseDto } | { error: unknown };
+    try {
+      outcome = { response: await this.searchIn(remembered, asked, ctx) };
+    } catch (error) {
+      outcome = { error };
+    }
+    if ('response' in outcome && outcome.response.results.length > 0) return outcome.response;
+    // Nothing found (or a failure) under a remembered record: the collection may have been deleted or
+    // made again under a new id (by another instance). Unchanged, that was the answer.
+    const current = await this.lookUp(name);
+    if (!sameCollection(current, remembered)) return this.searchIn(current, asked, ctx);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.response;
+  }
+
+  /** The collection's record from the store (404 if none), remembered for the next search. */
+  private async lookUp(name: string): Promise<CollectionRecord> {
+    this.known.forget(name);
     const collection = await this.collections.require(name);
-    const mode = request.mode ?? (collection.model === null ? 'text' : 'hybrid');
+    this.known.remember(collection);
+    return collection;
+  }
+
+  private async searchIn(collection: CollectionRecord, asked: Asked, ctx: RequestContext): Promise<SearchResponseDto> {
+    const { query, topK, filter, param } = asked;
+    const mode = asked.mode ?? (collection.model === null ? 'text' : 'hybrid');
     if (mode !== 'text' && collection.model === null) {
-      throw new InvalidRequestError(`Collection '${name}' is text-only (created with model: null): use mode "text"`, { param: `${param}mode`, code: 'text_only_collection' });
+      throw new InvalidRequestError(`Collection '${collection.name}' is text-only (created with model: null): use mode "text"`, { param: `${param}mode`, code: 'text_only_collection' });
     }
 
     if (mode === 'text') return { mode, results: await this.store.searchText(collection, query, topK, filter) };
@@ -65,7 +105,8 @@ export class SearchService {
     filter: ReturnType<typeof parseFilter>,
     ctx: RequestContext,
   ): Promise<{ hits: ChunkHit[]; usage?: SearchResponseDto['usage'] }> {
-    const embedded = await this.embedder.embed(collection, [query], ctx);
+    // The query goes to the upstream at once (no coalescing window) unless others of its model are in flight.
+    const embedded = await this.embedder.embed(collection, [query], ctx, { immediate: true });
     if (collection.dimensions !== null && embedded.dimensions !== collection.dimensions) {
       throw dimensionMismatch(collection.name, collection.dimensions, embedded.dimensions ?? 0);
     }

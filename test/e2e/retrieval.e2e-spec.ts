@@ -8,6 +8,7 @@ import request from 'supertest';
 import { StoreConnection } from '../../src/retrieval/store/store-connection.js';
 import { FakeUpstream, fakeEmbedding } from '../support/fake-upstream.js';
 import { closedPort } from '../support/ports.js';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { postSse } from '../support/sse-client.js';
 import { FAKE_UPSTREAM_KEY, startTestApp, TestApp } from '../support/test-app.js';
 
@@ -428,5 +429,55 @@ describe('retrieval: a vector store that cannot be reached fails only the retrie
     expect(Object.keys(ready.body.error)).not.toContain('vector_store');
     expect(ready.body.details.vector_store).toMatchObject({ status: 'up', state: 'down', backend: 'postgres', available: false, message: expect.stringMatching(/ECONNREFUSED/) });
     await request(t.url).post('/embeddings').send({ texts: ['still works'] }).expect(200);
+  });
+});
+
+describe('retrieval: two instances on one PostgreSQL (DATABASE_URL)', () => {
+  let fake: FakeUpstream;
+  let server: PostgresServer;
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    fake = await FakeUpstream.start({ embeddingDims: DIMS });
+    server = await startPostgresServer();
+    const env = {
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: FAKE_UPSTREAM_KEY,
+      RETRIEVAL_ENABLED: 'true',
+      DATABASE_URL: server.url,
+      DATABASE_POOL_MAX: '2',
+      EMBEDDINGS_COALESCE_MS: '0',
+      UPSTREAM_MAX_RETRIES: '0',
+    };
+    a = await startTestApp(env);
+    b = await startTestApp(env);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await server?.stop();
+    await fake?.close();
+  });
+
+  it('a search finds the collection another instance deleted and made again under the same name, and 404 once it is gone', async () => {
+    await request(a.url).post('/collections').send({ name: 'shared' }).expect(201);
+    await request(a.url).post('/collections/shared/documents').send({ documents: [{ id: 'old', text: 'Refunds take thirty days.' }] }).expect(200);
+    // `a` searches it (and keeps its record for the next searches).
+    const first = await request(a.url).post('/collections/shared/search').send({ query: 'refunds' }).expect(200);
+    expect(first.body).toMatchObject({ mode: 'hybrid', results: [expect.objectContaining({ id: 'old' })] });
+
+    // `b` replaces it: a text-only collection of the same name, under a new id.
+    await request(b.url).delete('/collections/shared').expect(200);
+    await request(b.url).post('/collections').send({ name: 'shared', model: null }).expect(201);
+    await request(b.url).post('/collections/shared/documents').send({ documents: [{ id: 'new', text: 'Refunds take two weeks now.' }] }).expect(200);
+    const second = await request(a.url).post('/collections/shared/search').send({ query: 'refunds' }).expect(200);
+    expect(second.body).toEqual({ mode: 'text', results: [expect.objectContaining({ id: 'new' })] });
+    const vector = await request(a.url).post('/collections/shared/search').send({ query: 'refunds', mode: 'vector' }).expect(400);
+    expect(vector.body.error).toMatchObject({ param: 'mode', code: 'text_only_collection' });
+
+    // `b` deletes it: `a` answers 404, not an empty list.
+    await request(b.url).delete('/collections/shared').expect(200);
+    const gone = await request(a.url).post('/collections/shared/search').send({ query: 'refunds' }).expect(404);
+    expect(gone.body.error.code).toBe('collection_not_found');
   });
 });

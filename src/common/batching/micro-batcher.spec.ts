@@ -108,6 +108,47 @@ describe(MicroBatcher.name, () => {
     });
   });
 
+  describe('immediate', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('sends at once when nothing of its lane is in flight, and batches behind a batch in flight', async () => {
+      const { batcher, sent } = harness({ batchSize: 10, concurrency: 4, coalesceMs: 5 });
+      const first = batcher.submit({ model: 'm' }, ['q1'], { immediate: true });
+      await Promise.resolve();
+      expect(sent.map((b) => b.texts)).toEqual([['q1']]);
+      // q1 is in flight: later queries of the lane wait for the window and leave together.
+      batcher.submit({ model: 'm' }, ['q2'], { immediate: true });
+      batcher.submit({ model: 'm' }, ['q3'], { immediate: true });
+      // Another lane is idle: its query leaves at once.
+      batcher.submit({ model: 'other' }, ['o1'], { immediate: true });
+      await Promise.resolve();
+      expect(sent.map((b) => b.texts)).toEqual([['q1'], ['o1']]);
+      jest.advanceTimersByTime(5);
+      await Promise.resolve();
+      expect(sent.map((b) => b.texts)).toEqual([['q1'], ['o1'], ['q2', 'q3']]);
+      // Once the lane has nothing in flight again, the next query does not wait.
+      sent[0].succeed();
+      sent[2].succeed();
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      batcher.submit({ model: 'm' }, ['q4'], { immediate: true });
+      await Promise.resolve();
+      expect(sent.at(-1)?.texts).toEqual(['q4']);
+      jest.runAllTimers();
+      await expect(first.done).resolves.toEqual([vectorOf('q1')]);
+    });
+
+    it('without it, a lone text waits out the window', async () => {
+      const { batcher, sent } = harness({ batchSize: 10, coalesceMs: 5 });
+      batcher.submit({ model: 'm' }, ['a']);
+      await Promise.resolve();
+      expect(sent).toHaveLength(0);
+      jest.advanceTimersByTime(5);
+      await Promise.resolve();
+      expect(sent.map((b) => b.texts)).toEqual([['a']]);
+    });
+  });
+
   it('a released ticket takes its queued texts out; texts another ticket wants stay', async () => {
     const { batcher, sent } = harness({ batchSize: 2, concurrency: 1 });
     const busy = batcher.submit({ model: 'm' }, ['a', 'b']);

@@ -16,6 +16,16 @@ export interface BatcherOptions {
  */
 export type SendBatch<S, R> = (spec: S, texts: string[], ctx: RequestContext) => Promise<R[]>;
 
+export interface SubmitOptions {
+  /**
+   * Skip the coalescing window when the lane has no batch in flight: the texts (and whatever the lane
+   * holds) leave at once. For one interactive text whose caller waits on it (a search query), where
+   * the window would only add its length to the answer; while a batch of the lane is in flight the
+   * texts wait for the window as usual, so concurrent callers are still batched.
+   */
+  immediate?: boolean;
+}
+
 /** The queue is full: the submit was refused and nothing was queued. */
 export class QueueFullError extends Error {
   override readonly name = 'QueueFullError';
@@ -87,6 +97,8 @@ export class MicroBatcher<S, R> {
   private readonly lanes = new Map<string, Lane<S, R>>();
   private readonly pending = new Map<string, Entry<S, R>>();
   private inFlight = 0;
+  /** Batches in flight per lane key (lanes themselves are retired when empty). */
+  private readonly inFlightByLane = new Map<string, number>();
 
   constructor(
     private readonly options: BatcherOptions,
@@ -106,7 +118,7 @@ export class MicroBatcher<S, R> {
   }
 
   /** Queues the texts (throws `QueueFullError`, queueing nothing, if `maxQueued` would be passed). */
-  submit(spec: S, texts: readonly string[]): BatchTicket<R> {
+  submit(spec: S, texts: readonly string[], options: SubmitOptions = {}): BatchTicket<R> {
     const key = this.laneKey(spec);
     this.admit(key, texts);
     const lane = this.laneFor(key, spec);
@@ -132,7 +144,7 @@ export class MicroBatcher<S, R> {
       entry.waiters.push({ ticket, position });
       ticket.entries.push(entry);
     });
-    if (fresh.length > 0) this.enqueue(lane, fresh);
+    if (fresh.length > 0) this.enqueue(lane, fresh, options.immediate === true && !this.inFlightByLane.has(lane.key));
     if (texts.length === 0) this.settle(ticket);
     return { done, release: (reason: unknown) => this.fail(ticket, reason) };
   }
@@ -157,10 +169,10 @@ export class MicroBatcher<S, R> {
     return lane;
   }
 
-  private enqueue(lane: Lane<S, R>, entries: Entry<S, R>[]): void {
+  private enqueue(lane: Lane<S, R>, entries: Entry<S, R>[], now: boolean): void {
     for (const entry of entries) lane.queue.push(entry);
     lane.live += entries.length;
-    if (this.options.coalesceMs === 0) lane.due = true;
+    if (this.options.coalesceMs === 0 || now) lane.due = true;
     else if (!lane.due && !lane.timer) {
       lane.timer = setTimeout(() => {
         lane.timer = undefined;
@@ -205,6 +217,7 @@ export class MicroBatcher<S, R> {
     const batch: Batch = { ctx: RequestContext.detached(), live: entries.length };
     for (const entry of entries) entry.batch = batch;
     this.inFlight++;
+    this.inFlightByLane.set(lane.key, (this.inFlightByLane.get(lane.key) ?? 0) + 1);
     this.stats.batches++;
     this.stats.texts += entries.length;
     const texts = entries.map((e) => e.text);
@@ -224,6 +237,9 @@ export class MicroBatcher<S, R> {
       )
       .finally(() => {
         this.inFlight--;
+        const left = this.inFlightByLane.get(lane.key)! - 1;
+        if (left === 0) this.inFlightByLane.delete(lane.key);
+        else this.inFlightByLane.set(lane.key, left);
         this.pump();
       });
   }
