@@ -4,7 +4,8 @@
 // PATHS (native,base64; also float), BALLAST_ENV (JSON: more env for ballast, e.g.
 // '{"EMBEDDINGS_CACHE_SIZE":"0"}'), NODE_ARGS_B (ballast's node flags, e.g. with --trace-gc or
 // --perf-basic-prof-only-functions), PROFILE_WAIT=1 (print ballast's pid, for `perf record -p`),
-// KEEP_LOG=<file> (copy ballast's log there at the end, e.g. the --trace-gc lines).
+// KEEP_LOG=<file> (copy ballast's log there at the end, e.g. the --trace-gc lines), ENTRIES (more
+// builds to interleave beside dist/main.js, comma-separated, e.g. .variants/base/dist/main.js).
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
@@ -26,7 +27,7 @@ async function loop(origin, kind, relay, pid) {
   const w = async () => {
     while (performance.now() < end) {
       const res = await pool.request({ method: 'POST', path: pathFor(kind, relay), headers: JSON_HEADERS, body: bodyFor(relay && kind === 'native' ? 'float' : kind) });
-      await res.body.dump({ limit: Infinity });
+      for await (const chunk of res.body) void chunk; // read whole: dump() closes the connection past 128 KB
       if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
       const now = performance.now();
       if (now >= warm && now <= end) calls++;
@@ -42,24 +43,35 @@ async function loop(origin, kind, relay, pid) {
 const fast = await startForked(path.join(ROOT, 'bench', 'fast-embeddings-upstream.mjs'), 'fast', { MODE: 'fast' });
 const relay = await startRelay(fast.origin);
 const nodeArgs = process.env.NODE_ARGS_B ? process.env.NODE_ARGS_B.split(' ') : BALLAST_NODE_ARGS;
-const bal = await startBallast('undici', fast.origin, { name: 'b', nodeArgs, env: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BALLAST_ENV ?? '{}') } });
+const entries = ['dist/main.js', ...(process.env.ENTRIES ? process.env.ENTRIES.split(',') : [])];
+const builds = [];
+for (const entry of entries) {
+  builds.push({ entry, bal: await startBallast('undici', fast.origin, { name: `b ${entry}`, entry, nodeArgs, env: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BALLAST_ENV ?? '{}') } }) });
+}
+const bal = builds[0].bal;
 if (process.env.PROFILE_WAIT) { console.log('ballast pid', bal.cp.pid, 'origin', bal.origin); }
 const res = {};
 try {
   for (let r = 0; r < ROUNDS; r++) {
     for (const kind of PATHS) {
-      const order = r % 2 ? ['ballast', 'relay'] : ['relay', 'ballast'];
+      const order = ['relay', ...builds.map((_, i) => i)];
+      if (r % 2) order.reverse();
       for (const who of order) {
-        const x = who === 'relay' ? await loop(relay.origin, kind, true, relay.cp.pid) : await loop(bal.origin, kind, false, bal.cp.pid);
+        const x = who === 'relay' ? await loop(relay.origin, kind, true, relay.cp.pid) : await loop(builds[who].bal.origin, kind, false, builds[who].bal.cp.pid);
         (res[`${kind} ${who}`] ??= []).push(x);
       }
     }
   }
   for (const kind of PATHS) {
-    const R = res[`${kind} relay`], B = res[`${kind} ballast`];
-    console.log(`${kind}: relay ${f0(median(R.map((x) => x.rate)))}/s ${f2(median(R.map((x) => x.cpuPerCall)))} ms cpu; ballast ${f0(median(B.map((x) => x.rate)))}/s ${f2(median(B.map((x) => x.cpuPerCall)))} ms cpu; ratios ${B.map((b, i) => f2(b.rate / R[i].rate)).join(' ')}`);
+    const R = res[`${kind} relay`];
+    console.log(`${kind}: relay ${f0(median(R.map((x) => x.rate)))}/s ${f2(median(R.map((x) => x.cpuPerCall)))} ms cpu`);
+    builds.forEach(({ entry }, i) => {
+      const B = res[`${kind} ${i}`];
+      console.log(`  ${entry}: ${f0(median(B.map((x) => x.rate)))}/s ${f2(median(B.map((x) => x.cpuPerCall)))} ms cpu (${B.map((x) => f2(x.cpuPerCall)).join(' ')}); ratios ${B.map((b, j) => f2(b.rate / R[j].rate)).join(' ')}`);
+    });
   }
 } finally {
-  await stopChild(bal.cp); await stopChild(relay.cp); await stopChild(fast.cp);
+  for (const { bal: b } of builds) await stopChild(b.cp);
+  await stopChild(relay.cp); await stopChild(fast.cp);
   if (process.env.KEEP_LOG) fs.copyFileSync(bal.logFile, process.env.KEEP_LOG);
 }

@@ -18,16 +18,18 @@ import { VectorArena } from './vector-arena.js';
 export class EmbeddingCache {
   private readonly lru?: LRUCache<string, StoredVector>;
   private readonly arena?: VectorArena;
+  private readonly maxBytes: number;
 
   constructor(config: AppConfig, metrics: MetricsService) {
     const { cacheSize: max, cacheMaxBytes: maxSize, cacheSegmentBytes: segmentBytes } = config.embeddings;
+    this.maxBytes = maxSize;
     if (max > 0 && maxSize > 0) {
       const arena = (this.arena = new VectorArena({ segmentBytes, minChunkBytes: 4 * segmentBytes }));
       this.lru = new LRUCache<string, StoredVector>({
         max,
         maxSize,
         maxEntrySize: maxSize,
-        sizeCalculation: (value, key) => value.byteSize + 2 * key.length,
+        sizeCalculation: entrySize,
         dispose: (value) => value.release(arena),
       });
     }
@@ -70,9 +72,9 @@ export class EmbeddingCache {
     const stored = vector.copyInto(this.arena);
     if (this.lru === undefined) return stored;
     const k = key(spec, text);
-    this.lru.set(k, stored);
-    // Refused (larger than the byte bound): nobody will release it but us.
-    if (this.lru.peek(k) !== stored) stored.release(this.arena!);
+    // Larger than the byte bound: the LRU would refuse it, and nobody would release it but us.
+    if (entrySize(stored, k) > this.maxBytes) stored.release(this.arena!);
+    else this.lru.set(k, stored);
     return stored;
   }
 
@@ -82,6 +84,11 @@ export class EmbeddingCache {
 }
 
 function noLease(): void {}
+
+/** What an entry counts against EMBEDDINGS_CACHE_MAX_BYTES: its vector, and its key as UTF-16. */
+function entrySize(value: StoredVector, key: string): number {
+  return value.byteSize + 2 * key.length;
+}
 
 function key(spec: EmbeddingSpec, text: string): string {
   return `${specKey(spec)}\u0000${text}`;

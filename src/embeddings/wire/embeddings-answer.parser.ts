@@ -46,7 +46,6 @@ export async function parseEmbeddingsAnswer(body: Buffer, texts: readonly string
   const shares = tokenShares(typeof promptTokens === 'number' && Number.isFinite(promptTokens) ? promptTokens : undefined, texts);
   const vectors = new Array<StoredVector | undefined>(texts.length);
   const slice = new TimeSlice();
-  const area = decodeArea(spans);
   let dims = -1;
   for (let position = 0; position < data.length; position++) {
     if (slice.spent()) await slice.pause();
@@ -59,7 +58,7 @@ export async function parseEmbeddingsAnswer(body: Buffer, texts: readonly string
     if (index < 0 || index >= texts.length || vectors[index] !== undefined) {
       throw malformedUpstreamResponse(`data[${position}].index ${index} is out of range or repeated`);
     }
-    const vector = span.base64 ? fromBase64(body, span, position, shares[index], area) : fromFloatList(body, span, position, shares[index], position === 0);
+    const vector = span.base64 ? fromBase64(body, span, position, shares[index]) : fromFloatList(body, span, position, shares[index], position === 0);
     // Lengths known without reading (base64, the first float vector) must agree.
     const known = vector.knownDimensions;
     if (known !== undefined) {
@@ -141,31 +140,22 @@ function fromFloatList(body: Buffer, span: Span, position: number, tokens: numbe
 }
 
 /**
- * Where base64 vectors are decoded to: one buffer per answer, each vector a view of it (kept only
- * through StoredVector.copyInto), rather than a Buffer of its own per vector.
+ * Where a base64 vector is decoded to be checked (then dropped: what is kept is its text). One
+ * buffer for the process, grown as needed: each decode and its check run without a pause.
  */
-interface DecodeArea {
-  bytes: Buffer;
-  used: number;
-}
+let decoded = Buffer.allocUnsafeSlow(16 * 1024);
 
-function decodeArea(spans: Span[]): DecodeArea {
-  let size = 0;
-  for (const span of spans) if (span.base64) size += Math.ceil((span.end - span.start) / 4) * 3;
-  return { bytes: Buffer.allocUnsafeSlow(size), used: 0 };
-}
-
-function fromBase64(body: Buffer, span: Span, position: number, tokens: number | undefined, area: DecodeArea): StoredVector {
+function fromBase64(body: Buffer, span: Span, position: number, tokens: number | undefined): StoredVector {
   const text = body.toString('latin1', span.start, span.end);
-  const written = area.bytes.write(text, area.used, 'base64');
+  const room = Math.ceil(text.length / 4) * 3;
+  if (decoded.length < room) decoded = Buffer.allocUnsafeSlow(room);
+  const written = decoded.write(text, 0, 'base64');
   // A character outside the alphabet is skipped by the decoder, so the length tells.
   const expected = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
   if (written === 0 || written % 4 !== 0 || text.length % 4 !== 0 || written !== expected) {
     throw malformedUpstreamResponse(`data[${position}].embedding is not base64 of float32 values`);
   }
-  const f32 = area.bytes.subarray(area.used, area.used + written);
-  area.used += written;
-  if (!allFinite(new Float32Array(f32.buffer, f32.byteOffset, written / 4))) {
+  if (!allFinite(new Float32Array(decoded.buffer, decoded.byteOffset, written / 4))) {
     throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
   }
   // Checked by decoding; what is kept is the upstream's own text (a base64 answer is a copy of it).
