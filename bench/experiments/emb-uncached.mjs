@@ -5,7 +5,8 @@
 // '{"EMBEDDINGS_CACHE_SIZE":"0"}'), NODE_ARGS_B (ballast's node flags, e.g. with --trace-gc or
 // --perf-basic-prof-only-functions), PROFILE_WAIT=1 (print ballast's pid, for `perf record -p`),
 // KEEP_LOG=<file> (copy ballast's log there at the end, e.g. the --trace-gc lines), ENTRIES (more
-// builds to interleave beside dist/main.js, comma-separated, e.g. .variants/base/dist/main.js).
+// builds to interleave beside dist/main.js, comma-separated, e.g. .variants/base/dist/main.js, or
+// 'dist/main.js|--max-semi-space-size=64 --single-threaded-gc' for the same build under other flags).
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
@@ -45,8 +46,11 @@ const relay = await startRelay(fast.origin);
 const nodeArgs = process.env.NODE_ARGS_B ? process.env.NODE_ARGS_B.split(' ') : BALLAST_NODE_ARGS;
 const entries = ['dist/main.js', ...(process.env.ENTRIES ? process.env.ENTRIES.split(',') : [])];
 const builds = [];
-for (const entry of entries) {
-  builds.push({ entry, bal: await startBallast('undici', fast.origin, { name: `b ${entry}`, entry, nodeArgs, env: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BALLAST_ENV ?? '{}') } }) });
+for (const spec of entries) {
+  // `path` or `path|node flags` (the same build under other flags).
+  const [entry, flags] = spec.split('|');
+  const args = flags === undefined ? nodeArgs : flags.split(' ').filter(Boolean);
+  builds.push({ entry: spec, bal: await startBallast('undici', fast.origin, { name: `b ${spec}`, entry, nodeArgs: args, env: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BALLAST_ENV ?? '{}') } }) });
 }
 const bal = builds[0].bal;
 if (process.env.PROFILE_WAIT) { console.log('ballast pid', bal.cp.pid, 'origin', bal.origin); }
