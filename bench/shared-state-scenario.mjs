@@ -13,10 +13,11 @@
 //   one request to the in-process ballast, so Redis has idled as long as between two requests) and,
 //   for reference, back to back.
 //
-//   c=1     POST /chat/complete, sequential, one keep-alive connection; per round each target gets
-//           SETTLE untimed requests then N timed ones, in an order rotated and reversed by round;
-//           the PINGs are timed in the same round (paced). Added = median over rounds of (p50 redis − p50
-//           in-process). Target: added p50 ≤ 1.5 × the PING p50 (the limiter costs one round trip).
+//   c=1     POST /chat/complete, sequential, one keep-alive connection per process, 3 processes per
+//           target (two processes of one build differ by tens of µs at c=1); per round each process gets
+//           SETTLE untimed requests then N timed ones, in an order rotated and reversed by round; the
+//           PINGs are timed in the same round (paced). A target's p50 in a round is the median of its
+//           processes' p50s; added = median over rounds of (p50 redis − p50 in-process). Target: added p50 ≤ 1.5 × the PING p50 (the limiter costs one round trip).
 //           Also GET /ready on both, whose only difference is one PING that ballast itself sends: its
 //           added p50 is what one round trip costs from inside ballast, the floor for any limiter.
 //   c=64    autocannon, 64 connections, per round each target in turn. Target: redis ≥ 85 % of the
@@ -232,8 +233,8 @@ async function embeddingsHitPath({ cfg, fake, a, b }) {
 
 export async function runSharedState({ quick = QUICK } = {}) {
   const cfg = quick
-    ? { rounds: 3, settle: 100, n: 100, pings: 100, thrRounds: 1, warmSec: 1, durSec: 2, embRounds: 2, embN: 50 }
-    : { rounds: 11, settle: 300, n: 400, pings: 400, thrRounds: 10, warmSec: 1, durSec: 2, embRounds: 8, embN: 100 };
+    ? { rounds: 3, settle: 100, n: 100, pings: 100, thrRounds: 1, warmSec: 1, durSec: 2, embRounds: 2, embN: 50, c1Processes: 1 }
+    : { rounds: 11, settle: 300, n: 400, pings: 400, thrRounds: 10, warmSec: 1, durSec: 2, embRounds: 8, embN: 100, c1Processes: 3 };
   const problems = [];
   const fake = await startFake();
   const redis = await startRedis();
@@ -241,6 +242,15 @@ export async function runSharedState({ quick = QUICK } = {}) {
   const inproc = await startBallast('undici', fake.origin, { name: 'ballast-in-process', env });
   const shared = await startBallast('undici', fake.origin, { name: 'ballast-redis', env: { ...env, REDIS_URL: redis.url } });
   const sharedA = await startBallast('undici', fake.origin, { name: 'ballast-redis-a', env: { ...env, REDIS_URL: redis.url } });
+  // c=1 asks several processes of each build: two processes of one build differ by tens of µs at c=1
+  // (their memory layout, the CPU they land on), as much as the effect measured, so one pair must not decide.
+  const more = [];
+  for (let i = 2; i <= cfg.c1Processes; i++) {
+    more.push(
+      { name: 'in-process', b: await startBallast('undici', fake.origin, { name: `ballast-in-process-${i}`, env }) },
+      { name: 'redis', b: await startBallast('undici', fake.origin, { name: `ballast-redis-${i}`, env: { ...env, REDIS_URL: redis.url } }) },
+    );
+  }
   const targets = [
     { name: 'in-process', b: inproc },
     { name: 'redis', b: shared },
@@ -249,8 +259,10 @@ export async function runSharedState({ quick = QUICK } = {}) {
   await client.connect();
   try {
     // c=1
-    const pools = new Map(targets.map((t) => [t.name, new Pool(t.b.origin, { connections: 1, pipelining: 1 })]));
-    for (const t of targets) await sequential(pools.get(t.name), cfg.settle); // first contact, JIT
+    const c1Targets = [...targets, ...more].map((t) => ({ ...t, pool: new Pool(t.b.origin, { connections: 1, pipelining: 1 }) }));
+    const poolsOf = (name) => c1Targets.filter((t) => t.name === name).map((t) => t.pool);
+    for (const t of c1Targets) await sequential(t.pool, cfg.settle); // first contact, JIT
+    const pacer = poolsOf('in-process')[0];
     const RTT = 'ballast_redis_command_duration_seconds';
     const EXEC_OK = /command="exec",outcome="ok"/;
     const rttBefore = await histogramBuckets(shared.origin, RTT, EXEC_OK);
@@ -259,26 +271,33 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const all = Object.fromEntries(ITEMS.map((k) => [k, []]));
     for (let r = 0; r < cfg.rounds; r++) {
       for (const item of roundOrder(ITEMS, r)) {
-        let lat;
+        // A target's p50 in a round: the median of its processes' p50s.
+        const perProcess = [];
         if (item.startsWith('ready:')) {
-          const pool = pools.get(item.slice('ready:'.length));
-          await readyLatencies(pool, cfg.settle / 4);
-          lat = await readyLatencies(pool, cfg.n / 2);
-        } else if (item === 'ping') {
-          await pingLatencies(client, cfg.settle / 4, pools.get('in-process'));
-          lat = await pingLatencies(client, cfg.pings, pools.get('in-process'));
-        } else if (item === 'ping-hot') {
-          await pingLatencies(client, cfg.settle / 4);
-          lat = await pingLatencies(client, cfg.pings);
+          for (const pool of roundOrder(poolsOf(item.slice('ready:'.length)), r)) {
+            await readyLatencies(pool, cfg.settle / 4);
+            const lat = await readyLatencies(pool, cfg.n / 2);
+            perProcess.push(median(lat));
+            all[item].push(...lat);
+          }
+        } else if (item === 'ping' || item === 'ping-hot') {
+          const pace = item === 'ping' ? pacer : undefined;
+          await pingLatencies(client, cfg.settle / 4, pace);
+          const lat = await pingLatencies(client, cfg.pings, pace);
+          perProcess.push(median(lat));
+          all[item].push(...lat);
         } else {
-          await sequential(pools.get(item), cfg.settle);
-          lat = await sequential(pools.get(item), cfg.n);
+          for (const pool of roundOrder(poolsOf(item), r)) {
+            await sequential(pool, cfg.settle);
+            const lat = await sequential(pool, cfg.n);
+            perProcess.push(median(lat));
+            all[item].push(...lat);
+          }
         }
-        p50[item].push(median(lat));
-        all[item].push(...lat);
+        p50[item].push(median(perProcess));
       }
     }
-    await Promise.all([...pools.values()].map((p) => p.close()));
+    await Promise.all(c1Targets.map((t) => t.pool.close()));
     const added = p50.redis.map((x, i) => x - p50['in-process'][i]);
     const addedP50 = median(added);
     const pingP50 = median(p50.ping);
@@ -338,7 +357,7 @@ export async function runSharedState({ quick = QUICK } = {}) {
     const markdown = [
       `### Shared state: REDIS_URL set vs unset (rate limit on), ${PATH}, fast fake upstream (0 ms)`,
       '',
-      `c=1: ${cfg.rounds} rounds × ${cfg.n} sequential requests per target (after ${cfg.settle} untimed), ${cfg.pings} PINGs per round; p50 = median of the per-round p50s, p99 over all requests (ms).`,
+      `c=1: ${cfg.rounds} rounds × ${cfg.n} sequential requests per target and process (${cfg.c1Processes} processes each, after ${cfg.settle} untimed), ${cfg.pings} PINGs per round; p50 = median over rounds of the median of the processes' p50s, p99 over all requests (ms).`,
       '',
       mdTable(['target', 'p50 ms', 'p99 ms', 'added p50 ms', 'vs target'], c1Rows),
       '',
@@ -353,7 +372,7 @@ export async function runSharedState({ quick = QUICK } = {}) {
     return { markdown, problems, data: { c1, c64, embeddings: emb.data } };
   } finally {
     client.disconnect();
-    await Promise.all([stopChild(inproc.cp), stopChild(shared.cp), stopChild(sharedA.cp), stopChild(fake.cp), stopChild(redis.cp)]);
+    await Promise.all([...more.map((t) => stopChild(t.b.cp)), stopChild(inproc.cp), stopChild(shared.cp), stopChild(sharedA.cp), stopChild(fake.cp), stopChild(redis.cp)]);
   }
 }
 
