@@ -71,6 +71,21 @@ describe(EmbeddingCache.name, () => {
     for (let i = 1100; i < 1200; i++) expect(cache.get(spec, `t${i}`)!.float32Bytes().every((b) => b === 255)).toBe(true);
   });
 
+  it('with the cache off, keeps what it hands out readable under a lease and reuses that memory after (no Buffer per vector)', async () => {
+    const { cache, metrics } = cacheOf(0, 1e6);
+    const endLease = cache.lease();
+    const first = cache.store(spec, 'first', StoredVector.fromFloat32(Buffer.alloc(8192, 7), undefined));
+    for (let i = 0; i < 600; i++) cache.store(spec, `t${i}`, StoredVector.fromFloat32(Buffer.alloc(8192, 1), undefined));
+    expect(first.float32Bytes().every((b) => b === 7)).toBe(true);
+    endLease();
+    // ~55 MB more through it: the same 16 MiB are reused over and over.
+    for (let i = 0; i < 5000; i++) cache.store(spec, `u${i}`, StoredVector.fromFloat32(Buffer.alloc(8192, 255), undefined));
+    expect(cache.size).toBe(0);
+    const { body } = await metrics.scrape();
+    expect(body).toMatch(/ballast_embeddings_arena_bytes 16777216\b/);
+    expect(body).toMatch(/ballast_embeddings_arena_reused_segments [1-9]/);
+  });
+
   it('copies a vector made of borrowed bytes (an upstream answer being read) before keeping it, even with the cache off', () => {
     for (const size of [10, 0]) {
       const { cache } = cacheOf(size, 1e6);

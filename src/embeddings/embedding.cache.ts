@@ -17,14 +17,16 @@ import { VectorArena } from './vector-arena.js';
 @Injectable()
 export class EmbeddingCache {
   private readonly lru?: LRUCache<string, StoredVector>;
-  private readonly arena?: VectorArena;
+  private readonly arena: VectorArena;
   private readonly maxBytes: number;
 
   constructor(config: AppConfig, metrics: MetricsService) {
     const { cacheSize: max, cacheMaxBytes: maxSize, cacheSegmentBytes: segmentBytes } = config.embeddings;
     this.maxBytes = maxSize;
+    // With the cache off too: a call's vectors are copied out of the upstream's answer (whose buffer
+    // is reused) and read after it, and a Buffer each is what the arena exists to avoid.
+    const arena = (this.arena = new VectorArena({ segmentBytes, minChunkBytes: 4 * segmentBytes }));
     if (max > 0 && maxSize > 0) {
-      const arena = (this.arena = new VectorArena({ segmentBytes, minChunkBytes: 4 * segmentBytes }));
       this.lru = new LRUCache<string, StoredVector>({
         max,
         maxSize,
@@ -35,9 +37,9 @@ export class EmbeddingCache {
     }
     metrics.gauge('ballast_embeddings_cache_bytes', 'Bytes held by the embeddings cache (vectors, keys, per-entry allowance)', () => this.bytes);
     metrics.gauge('ballast_embeddings_cache_entries', 'Vectors held by the embeddings cache', () => this.size);
-    metrics.gauge('ballast_embeddings_arena_bytes', "Bytes of the embeddings cache's memory segments (in use, free and waiting for readers)", () => this.arena?.heldBytes ?? 0);
-    metrics.gauge('ballast_embeddings_arena_reused_segments', "Segments of the embeddings cache's memory reused since start (rather than allocated)", () => this.arena?.stats.reused ?? 0);
-    metrics.gauge('ballast_embeddings_arena_refused_pieces', 'Vectors cached in memory of their own because segments were waiting for a long lease', () => this.arena?.stats.refused ?? 0);
+    metrics.gauge('ballast_embeddings_arena_bytes', "Bytes of the embeddings cache's memory segments (in use, free and waiting for readers)", () => this.arena.heldBytes);
+    metrics.gauge('ballast_embeddings_arena_reused_segments', "Segments of the embeddings cache's memory reused since start (rather than allocated)", () => this.arena.stats.reused);
+    metrics.gauge('ballast_embeddings_arena_refused_pieces', 'Vectors cached in memory of their own because segments were waiting for a long lease', () => this.arena.stats.refused);
   }
 
   /**
@@ -45,7 +47,7 @@ export class EmbeddingCache {
    * VectorArena): take it before the first `get`/`store` and end it when done reading the vectors.
    */
   lease(): () => void {
-    return this.arena ? this.arena.lease() : noLease;
+    return this.arena.lease();
   }
 
   get enabled(): boolean {
@@ -65,15 +67,18 @@ export class EmbeddingCache {
   }
 
   /**
-   * Caches a copy of `vector` (its bytes into the arena; when the cache is off, into memory of its
-   * own if they were borrowed) and answers that copy, which the caller uses in its place.
+   * Caches a copy of `vector` (its bytes into the arena) and answers that copy, which the caller uses
+   * in its place. A copy that is not kept (the cache is off, or it is larger than the whole byte
+   * bound) is released at once, as if evicted: it stays readable under the leases taken before.
    */
   store(spec: EmbeddingSpec, text: string, vector: StoredVector): StoredVector {
     const stored = vector.copyInto(this.arena);
-    if (this.lru === undefined) return stored;
+    if (this.lru === undefined) {
+      stored.release(this.arena);
+      return stored;
+    }
     const k = key(spec, text);
-    // Larger than the byte bound: the LRU would refuse it, and nobody would release it but us.
-    if (entrySize(stored, k) > this.maxBytes) stored.release(this.arena!);
+    if (entrySize(stored, k) > this.maxBytes) stored.release(this.arena);
     else this.lru.set(k, stored);
     return stored;
   }
@@ -82,8 +87,6 @@ export class EmbeddingCache {
     this.lru?.clear();
   }
 }
-
-function noLease(): void {}
 
 /** What an entry counts against EMBEDDINGS_CACHE_MAX_BYTES: its vector, and its key as UTF-16. */
 function entrySize(value: StoredVector, key: string): number {
