@@ -4,7 +4,7 @@
 // over minGapMs (default 8), how many stalls overlap a GC pause, and the longest stalls with their top frames.
 import fs from 'node:fs';
 
-const { profile, gaps, gcs } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const { profile, gaps, gcs, cpuMs, runQueueMs } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const minGap = Number(process.argv[3] ?? 8);
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
@@ -55,7 +55,7 @@ const overlapsGc = ([s, d]) => gcs.some(([gs, gd]) => gs < s + d * 1000 && gs + 
 const windowMs = (samples.at(-1)[0] - profile.startTime) / 1000;
 const top = (m, k = 15) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, us]) => `  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`).join('\n');
 const busy = [...all.pkg.values()].reduce((a, b) => a + b, 0);
-console.log(`window ${windowMs.toFixed(0)} ms, main thread busy ${(busy / 1000).toFixed(0)} ms; stalls >= ${minGap} ms: ${long.length} (${long.reduce((a, [, d]) => a + d, 0).toFixed(0)} ms), ${long.filter(overlapsGc).length} overlap a GC pause; GC pauses ${gcs.length} (${gcs.reduce((a, [, d]) => a + d, 0).toFixed(0)} ms, max ${Math.max(0, ...gcs.map(([, d]) => d)).toFixed(1)})`);
+console.log(`window ${windowMs.toFixed(0)} ms, main thread busy ${(busy / 1000).toFixed(0)} ms (CPU ${cpuMs?.toFixed(0)} ms, waited for a core ${runQueueMs?.toFixed(0)} ms); stalls >= ${minGap} ms: ${long.length} (${long.reduce((a, [, d]) => a + d, 0).toFixed(0)} ms), ${long.filter(overlapsGc).length} overlap a GC pause; GC pauses ${gcs.length} (${gcs.reduce((a, [, d]) => a + d, 0).toFixed(0)} ms, max ${Math.max(0, ...gcs.map(([, d]) => d)).toFixed(1)})`);
 console.log(`--- busy by package, whole window\n${top(all.pkg)}\n--- busy by innermost ballast frame, whole window\n${top(all.app)}`);
 console.log(`--- busy by package, inside stalls\n${top(gap.pkg)}\n--- busy by innermost ballast frame, inside stalls\n${top(gap.app)}`);
 console.log('--- longest stalls');

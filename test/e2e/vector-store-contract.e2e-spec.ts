@@ -66,6 +66,19 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
     await expect(store.findCollection('nope')).resolves.toBeUndefined();
   });
 
+  it('keeps its session usable after statements that fail in parsing, binding a value, and executing', async () => {
+    const pool = await connection.pool();
+    const trips = connection.embeddedStore?.trips ?? 0;
+    await expect(pool.query('SELECT $1::int + 1 AS n', [41])).resolves.toMatchObject({ rows: [{ n: 42 }] });
+    // Embedded: Parse, Bind, Describe, Execute and Sync reach the worker in one exchange.
+    if (backend === 'embedded') expect(connection.embeddedStore!.trips - trips).toBe(1);
+    await expect(pool.query('SELEC nothing', [])).rejects.toMatchObject({ code: '42601' });
+    const unsendable = { toPostgres: () => { throw new Error('cannot send this value'); } };
+    await expect(pool.query('SELECT $1::text AS t', [unsendable])).rejects.toThrow('cannot send this value');
+    await expect(pool.query('SELECT 1 / $1::int AS n', [0])).rejects.toMatchObject({ code: '22012' });
+    await expect(pool.query('SELECT $1::text AS t', ['still here'])).resolves.toMatchObject({ rows: [{ t: 'still here' }] });
+  });
+
   describe('with vectors', () => {
     let collection: CollectionRecord;
     beforeAll(async () => {

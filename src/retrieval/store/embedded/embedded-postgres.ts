@@ -14,6 +14,15 @@ export const EMBEDDED_WORKER_FILE = here.endsWith('.js')
   ? join(dirname(here), 'embedded-postgres.worker.js')
   : resolve(PACKAGE_ROOT, 'dist', 'retrieval', 'store', 'embedded', 'embedded-postgres.worker.js');
 
+/**
+ * Extended-protocol messages that PostgreSQL answers only once a Sync or Flush follows: Parse, Bind,
+ * Describe, Execute, Close (type bytes). node-postgres writes a statement as Parse, Bind, Describe,
+ * Execute and Sync in one synchronous run (or Close and Sync when binding a value fails; Flush for a
+ * cursor), and the connector hands each to the worker separately, waiting for each answer: five
+ * thread hops per statement. Held here until the Sync or Flush and sent with it, they make one hop.
+ */
+const ANSWERED_AT_SYNC = new Set([0x50, 0x42, 0x44, 0x45, 0x43]);
+
 interface Pending {
   resolve: (messages: WireMessage[]) => void;
   reject: (error: Error) => void;
@@ -37,6 +46,10 @@ export class EmbeddedPostgres {
   /** What the node-postgres connector needs of a PGlite: readiness and one protocol exchange. */
   private readonly backend: Pick<PGlite, 'waitReady' | 'execProtocolStream'>;
   private ready: Promise<void> = Promise.resolve();
+  /** Exchanges with the worker so far (one per statement, simple or extended): for tests and experiments. */
+  trips = 0;
+  /** Messages held until the Sync or Flush that ends their statement (ANSWERED_AT_SYNC). */
+  private held: Uint8Array[] = [];
 
   private readonly onExit: (reason: string) => void;
   private readonly workerFile: string;
@@ -65,6 +78,7 @@ export class EmbeddedPostgres {
     this.lock.acquire();
     if (this.worker) return this.ready;
     this.exitReason = undefined;
+    this.held = [];
     const workerData: EmbeddedWorkerData = { dataDir: this.dataDir };
     const worker = new Worker(this.workerFile, { workerData });
     this.worker = worker;
@@ -111,7 +125,7 @@ export class EmbeddedPostgres {
     const backend = this.backend;
     class WorkerClient extends pg.Client {
       constructor(config?: pg.ClientConfig) {
-        super({ ...config, connection: new PglitePgConnection({ pglite: backend as PGlite }) } as pg.ClientConfig);
+        super({ ...config, connection: new ConvertingConnection({ pglite: backend as PGlite }) } as pg.ClientConfig);
       }
     }
     return new pg.Pool({ Client: WorkerClient, max: 1, ...options });
@@ -127,8 +141,22 @@ export class EmbeddedPostgres {
     this.lock.release();
   }
 
+  /**
+   * One message from the connector; its answer messages (those of held messages come with the Sync's).
+   * The connector sends the next message only once this resolves, so holding answers [] at once.
+   */
   private exec(bytes: Uint8Array): Promise<Array<pg.DatabaseError | WireMessage>> {
-    return this.request({ op: 'exec', bytes }).then((messages) => messages.map(revive));
+    if (ANSWERED_AT_SYNC.has(bytes[0])) {
+      this.held.push(bytes);
+      return Promise.resolve([]);
+    }
+    let batch = bytes;
+    if (this.held.length > 0) {
+      batch = Buffer.concat([...this.held, bytes]);
+      this.held = [];
+    }
+    this.trips++;
+    return this.request({ op: 'exec', bytes: batch }).then((messages) => messages.map(revive));
   }
 
   private request(body: { op: 'exec'; bytes: Uint8Array } | { op: 'close' }): Promise<WireMessage[]> {
@@ -147,6 +175,25 @@ export class EmbeddedPostgres {
     this.pending.delete(reply.id);
     if (reply.kind === 'result') pending.resolve(reply.messages);
     else pending.reject(new Error(reply.message));
+  }
+}
+
+interface BindConfig {
+  values?: unknown[];
+  valueMapper?: (value: unknown, index: number) => unknown;
+}
+
+/**
+ * The connector, with a statement's values converted before its Bind is written. node-postgres hands
+ * the connector a converter (Date, JSON, arrays to text); the connector's bundled serializer calls it
+ * while writing into a buffer it shares between messages and does not clear that buffer when a
+ * conversion throws, so the half-written Bind corrupted the next statement (08P01 "invalid message
+ * format"). Converted first, a value that cannot be sent fails its query before anything is written.
+ */
+class ConvertingConnection extends PglitePgConnection {
+  override bind(config: BindConfig): void {
+    const { values, valueMapper } = config;
+    super.bind(values && valueMapper ? { ...config, values: values.map((value, i) => valueMapper(value, i)), valueMapper: undefined } : config);
   }
 }
 
