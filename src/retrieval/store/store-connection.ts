@@ -7,6 +7,19 @@ import { EmbeddedPostgres } from './embedded/embedded-postgres.js';
 import { runMigrations } from './migrations.js';
 import type { PoolSource } from './pg-vector.store.js';
 
+/**
+ * The SET statements every session of the store starts with: the statement timeout, HNSW's search
+ * candidate list, and pgvector's iterative scan (the last fails harmlessly before pgvector 0.8).
+ * Exported so the benchmark times the same SQL with the same settings straight against the store.
+ */
+export function sessionSettings(retrieval: Pick<AppConfig['retrieval'], 'statementTimeoutMs' | 'hnsw'>): [string, string, string] {
+  return [
+    `SET statement_timeout = ${Math.trunc(retrieval.statementTimeoutMs)}`,
+    `SET hnsw.ef_search = ${Math.trunc(retrieval.hnsw.efSearch)}`,
+    'SET hnsw.iterative_scan = strict_order',
+  ];
+}
+
 export type StoreBackend = 'embedded' | 'postgres';
 export type StoreState = 'off' | 'opening' | 'up' | 'down';
 
@@ -159,9 +172,10 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
       await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
     }
-    await client.query(`SET statement_timeout = ${Math.trunc(this.config.retrieval.statementTimeoutMs)}`);
-    await client.query(`SET hnsw.ef_search = ${Math.trunc(this.config.retrieval.hnsw.efSearch)}`);
+    const [timeout, efSearch, iterative] = sessionSettings(this.config.retrieval);
+    await client.query(timeout);
+    await client.query(efSearch);
     // pgvector 0.8+: with a metadata filter, keep scanning the index until top_k rows pass it.
-    await client.query(`SET hnsw.iterative_scan = strict_order`).catch(() => undefined);
+    await client.query(iterative).catch(() => undefined);
   }
 }
