@@ -1,5 +1,5 @@
 import type { ArenaPiece, ArenaTenant, VectorArena } from './vector-arena.js';
-import { countFloatList } from './wire/float-list.js';
+import { countFloatList, parseFloatList } from './wire/float-list.js';
 
 /**
  * One embedding kept as bytes, in the form(s) the upstream sent it: `json`, its JSON array text
@@ -125,7 +125,7 @@ export class StoredVector implements ArenaTenant {
 
   /** Little-endian float32 bytes (a new buffer): the upstream's own when it sent base64, else its numbers rounded to float32. */
   float32Bytes(): Buffer {
-    return this.b64 ? Buffer.from(this.b64.toString('latin1'), 'base64') : parseToFloat32(this.json!);
+    return this.b64 ? Buffer.from(this.b64.toString('latin1'), 'base64') : ownCopy(float32Of(this.json!));
   }
 
   float32(): Float32Array {
@@ -135,7 +135,7 @@ export class StoredVector implements ArenaTenant {
 
   /** The base64 text of the float32 values, as bytes (what a base64 answer carries between its quotes). */
   base64Bytes(): Buffer {
-    return this.b64 ?? base64Text(this.float32Bytes());
+    return this.b64 ?? base64Text(float32Of(this.json!));
   }
 
   base64(): string {
@@ -170,11 +170,25 @@ function base64Text(f32: Buffer): Buffer {
   return Buffer.from(f32.toString('base64'), 'latin1');
 }
 
-function parseToFloat32(json: Buffer): Buffer {
-  const values = JSON.parse(json.toString('latin1')) as number[];
-  const out = Buffer.allocUnsafeSlow(values.length * 4);
-  for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i], i * 4);
-  return out;
+/** Where float text is read to: one buffer for the process, grown as needed. */
+let floats = new Float32Array(2048);
+
+/**
+ * The float text's numbers as little-endian float32 bytes (each as JSON.parse reads it, rounded to
+ * float32), in a buffer the next call reuses: copy or encode them before calling again. A text that
+ * is not a list of numbers gets JSON.parse's error.
+ */
+function float32Of(json: Buffer): Buffer {
+  let n = parseFloatList(json, 0, json.length, floats);
+  if (n === -1) {
+    const count = countFloatList(json, 0, json.length);
+    if (count > floats.length) {
+      floats = new Float32Array(count);
+      n = parseFloatList(json, 0, json.length, floats);
+    }
+  }
+  const values = n === -1 ? Float32Array.from(JSON.parse(json.toString('latin1')) as number[]) : floats.subarray(0, n);
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
 
 function formatFloat32(f32: Buffer): Buffer {
