@@ -103,6 +103,23 @@ describe(RateLimiterRedisMulti.name, () => {
     expect(reads).toBeLessThanOrEqual(6);
   });
 
+  it('the connection lost mid-transaction: EXEC fails, the insurance limiter answers, the queued commands leave no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const limiter = createRateLimiter(100, 2, client);
+      const call = limiter.consume('cut');
+      client.stream.destroy(); // before the corked write leaves: every command of the transaction fails
+      await expect(call).resolves.toMatchObject({ consumedPoints: 1, remainingPoints: 49 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
+  });
+
   it('Redis gone: a call fails at once (no queue) and the insurance limiter answers with the instance share', async () => {
     const limiter = createRateLimiter(100, 2, client);
     await redis.stop();
