@@ -18,11 +18,9 @@ import { VectorArena } from './vector-arena.js';
 export class EmbeddingCache {
   private readonly lru?: LRUCache<string, StoredVector>;
   private readonly arena: VectorArena;
-  private readonly maxBytes: number;
 
   constructor(config: AppConfig, metrics: MetricsService) {
     const { cacheSize: max, cacheMaxBytes: maxSize, cacheSegmentBytes: segmentBytes } = config.embeddings;
-    this.maxBytes = maxSize;
     // With the cache off too: a call's vectors are copied out of the upstream's answer (whose buffer
     // is reused) and read after it, and a Buffer each is what the arena exists to avoid.
     const arena = (this.arena = new VectorArena({ segmentBytes, minChunkBytes: 4 * segmentBytes }));
@@ -30,7 +28,6 @@ export class EmbeddingCache {
       this.lru = new LRUCache<string, StoredVector>({
         max,
         maxSize,
-        maxEntrySize: maxSize,
         sizeCalculation: entrySize,
         dispose: (value) => value.release(arena),
       });
@@ -78,7 +75,8 @@ export class EmbeddingCache {
       return stored;
     }
     const k = key(spec, text);
-    if (entrySize(stored, k) > this.maxBytes) stored.release(this.arena);
+    // Larger than the whole byte bound: not kept (the LRU would refuse it, and not release it).
+    if (entrySize(stored, k) > this.lru.maxSize) stored.release(this.arena);
     else this.lru.set(k, stored);
     return stored;
   }
