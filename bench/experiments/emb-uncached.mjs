@@ -4,7 +4,7 @@
 // PATHS (native,base64; also float), BALLAST_ENV (JSON: more env for ballast, e.g.
 // '{"EMBEDDINGS_CACHE_SIZE":"0"}'), NODE_ARGS_B (ballast's node flags, e.g. with --trace-gc or
 // --perf-basic-prof-only-functions), PROFILE_WAIT=1 (print ballast's pid, for `perf record -p`),
-// KEEP_LOG=<file> (copy ballast's log there at the end, e.g. the --trace-gc lines), ENTRIES (more
+// WARM_CALLS (uncached calls per build before the rounds, default 1700: past the cache's fill), KEEP_LOG=<file> (copy ballast's log there at the end, e.g. the --trace-gc lines), ENTRIES (more
 // builds to interleave beside dist/main.js, comma-separated, e.g. .variants/base/dist/main.js, or
 // 'dist/main.js|--max-semi-space-size=64 --single-threaded-gc' for the same build under other flags).
 import fs from 'node:fs';
@@ -56,6 +56,20 @@ const bal = builds[0].bal;
 if (process.env.PROFILE_WAIT) { console.log('ballast pid', bal.cp.pid, 'origin', bal.origin); }
 const res = {};
 try {
+  // WARM_CALLS (default 1700, ~109k texts): past the default cache's fill (100k), so rounds measure a
+  // cache in its steady state (evicting as it stores), as a server that has been up a while runs.
+  const warmCalls = Number(process.env.WARM_CALLS ?? 1700);
+  for (const { bal: b } of builds) {
+    const pool = new Pool(b.origin, { connections: 16 });
+    let left = warmCalls;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (left-- > 0) {
+        const r = await pool.request({ method: 'POST', path: '/embeddings', headers: JSON_HEADERS, body: bodyFor('native') });
+        for await (const chunk of r.body) void chunk;
+      }
+    }));
+    await pool.close();
+  }
   for (let r = 0; r < ROUNDS; r++) {
     for (const kind of PATHS) {
       const order = ['relay', ...builds.map((_, i) => i)];

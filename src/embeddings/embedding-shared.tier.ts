@@ -40,15 +40,21 @@ export class EmbeddingSharedTier {
   /** Stores the vectors in the background (one round trip); failures are dropped. */
   setMany(spec: EmbeddingSpec, texts: readonly string[], vectors: readonly StoredVector[]): void {
     if (!this.shared.enabled || texts.length === 0) return;
-    const entries = texts.map((text, i) => {
+    const entries: Array<readonly [string, Buffer]> = [];
+    texts.forEach((text, i) => {
       const vector = vectors[i];
-      const value = encodeSharedVector({
-        dimensions: vector.knownDimensions,
-        tokens: vector.tokens,
-        json: vector.hasJson ? vector.jsonBytes() : undefined,
-        f32: vector.hasBase64 ? vector.float32Bytes() : undefined,
-      });
-      return [sharedVectorKey(spec, text), value] as const;
+      let value: Buffer;
+      try {
+        value = encodeSharedVector({
+          dimensions: vector.knownDimensions,
+          tokens: vector.tokens,
+          json: vector.hasJson ? vector.jsonBytes() : undefined,
+          f32: vector.hasBase64 ? vector.float32Bytes() : undefined,
+        });
+      } catch {
+        return; // a vector only checked by its length, whose base64 does not decode: not shared
+      }
+      entries.push([sharedVectorKey(spec, text), value]);
     });
     void this.shared.setMany(entries, this.ttlSeconds);
   }

@@ -1,3 +1,4 @@
+import { malformedUpstreamResponse } from '../upstream/upstream-error.mapper.js';
 import type { ArenaPiece, ArenaTenant, VectorArena } from './vector-arena.js';
 import { countFloatList, parseFloatList } from './wire/float-list.js';
 
@@ -125,7 +126,11 @@ export class StoredVector implements ArenaTenant {
 
   /** Little-endian float32 bytes (a new buffer): the upstream's own when it sent base64, else its numbers rounded to float32. */
   float32Bytes(): Buffer {
-    return this.b64 ? Buffer.from(this.b64.toString('latin1'), 'base64') : ownCopy(float32Of(this.json!));
+    if (!this.b64) return ownCopy(float32Of(this.json!));
+    // Only an answer's first base64 vector was decoded when it arrived (the others were checked by length).
+    const bytes = Buffer.from(this.b64.toString('latin1'), 'base64');
+    if (bytes.length !== this.dims! * 4) throw malformedUpstreamResponse('an embedding is not base64 of float32 values');
+    return bytes;
   }
 
   float32(): Float32Array {
@@ -193,7 +198,11 @@ function float32Of(json: Buffer): Buffer {
 
 function formatFloat32(f32: Buffer): Buffer {
   const parts = new Array<string>(f32.length / 4);
-  for (let i = 0; i < parts.length; i++) parts[i] = shortestFloat32(f32.readFloatLE(i * 4));
+  for (let i = 0; i < parts.length; i++) {
+    const value = f32.readFloatLE(i * 4);
+    if (!Number.isFinite(value)) throw malformedUpstreamResponse('an embedding holds a value that is not a finite number');
+    parts[i] = shortestFloat32(value);
+  }
   return Buffer.from(`[${parts.join(',')}]`, 'latin1');
 }
 

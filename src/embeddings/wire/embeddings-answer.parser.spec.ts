@@ -38,6 +38,18 @@ describe(parseEmbeddingsAnswer.name, () => {
     expect(first.tokens).toBeUndefined();
   });
 
+  it('decodes the first base64 vector to check it, and checks later ones by their length (decoded only when a float answer needs them)', async () => {
+    const later = b64([1, 2]).replace(/^A/, '!'); // one character outside the alphabet, same length
+    const [first, second] = await parse(`{"data":[{"index":0,"embedding":"${b64([0.5, -1])}"},{"index":1,"embedding":"${later}"}]}`);
+    expect(second.knownDimensions).toBe(2);
+    expect(second.base64()).toBe(later); // a base64 answer carries it as the upstream wrote it, as a relay would
+    const asFloats = (): unknown => second.jsonText();
+    expect(asFloats).toThrow(expect.objectContaining({ status: 502, code: 'upstream_malformed_response' }) as Error);
+    expect(first.jsonText()).toBe('[0.5,-1]');
+    const [, infinite] = await parse(`{"data":[{"index":0,"embedding":"${b64([1, 2])}"},{"index":1,"embedding":"${b64([1, Infinity])}"}]}`);
+    expect(() => infinite.jsonText()).toThrow(/not a finite number/);
+  });
+
   it('takes positions for indices when the upstream gives none', async () => {
     const [first, second] = await parse('{"data":[{"embedding":[1]},{"embedding":[2]}]}');
     expect([first.jsonText(), second.jsonText()]).toEqual(['[1]', '[2]']);
@@ -60,6 +72,9 @@ describe(parseEmbeddingsAnswer.name, () => {
     ['a vector outside data', '{"data":[{"index":0,"embedding":[1]},{"index":1,"embedding":[2]}],"x":{"embedding":[3]}}', /outside its data/],
     ['a number posing as a placeholder', '{"data":[{"embedding":[1]},{"embedding":0}],"x":{"embedding":[2]}}', /data\[1\].embedding is not a vector/],
     ['base64 of a partial float', '{"data":[{"index":0,"embedding":"AAA="},{"index":1,"embedding":"AAAAAA=="}]}', /not base64 of float32/],
+    ['base64 of a partial float in a later vector', `{"data":[{"index":0,"embedding":"${b64([1])}"},{"index":1,"embedding":"AAA="}]}`, /data\[1\].embedding is not base64 of float32/],
+    ['a later base64 vector cut short', `{"data":[{"index":0,"embedding":"${b64([1, 2])}"},{"index":1,"embedding":"${b64([1, 2, 3]).slice(0, 8)}"}]}`, /not base64 of float32/],
+    ['a JSON escape in a later base64 vector', `{"data":[{"index":0,"embedding":"${b64([1, 2])}"},{"index":1,"embedding":"${b64([1, 2]).replace(/A/g, '\\u0041')}"}]}`, /not base64 of float32|differ in length/],
     ['a NaN in base64', `{"data":[{"index":0,"embedding":"${b64([NaN])}"},{"index":1,"embedding":"${b64([1])}"}]}`, /not a finite number/],
     ['an infinity in base64, after 5 finite values', `{"data":[{"index":0,"embedding":"${b64([1, 2, 3, 4, 5, Infinity])}"},{"index":1,"embedding":"${b64([1, 1, 1, 1, 1, 1])}"}]}`, /not a finite number/],
     ['both infinities in base64', `{"data":[{"index":0,"embedding":"${b64([1, -Infinity, 2, Infinity])}"},{"index":1,"embedding":"${b64([1, 1, 1, 1])}"}]}`, /not a finite number/],
