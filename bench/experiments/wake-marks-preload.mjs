@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 export const MARK = { request: 1, redisWrite: 2, redisData: 3, redisDataEnd: 4, consume: 5, consumed: 6, upstreamWrite: 7, upstreamData: 8, clientWrite: 9, execSend: 10, consumeReturned: 11, execSettled: 12, redisReadable: 13, sendEnter: 20, sendExit: 21, replyEnter: 22, replyExit: 23 };
@@ -49,7 +51,14 @@ http.Server.prototype.emit = function (event, ...args) {
   return serverEmit.call(this, event, ...args);
 };
 const rlf = createRequire(import.meta.url)('rate-limiter-flexible');
-for (const cls of [rlf.RateLimiterMemory, rlf.RateLimiterRedis]) {
+const limiterClasses = [rlf.RateLimiterMemory, rlf.RateLimiterRedis];
+// A build whose Redis store has its own consume(): mark that one too (the same module the entry loads).
+const ownStore = process.argv[1] ? path.join(path.dirname(process.argv[1]), 'auth', 'rate-limiter-redis-multi.js') : '';
+if (ownStore && fs.existsSync(ownStore)) {
+  const { RateLimiterRedisMulti } = await import(pathToFileURL(ownStore).href);
+  if (Object.hasOwn(RateLimiterRedisMulti.prototype, 'consume')) limiterClasses.push(RateLimiterRedisMulti);
+}
+for (const cls of limiterClasses) {
   const consume = cls.prototype.consume;
   cls.prototype.consume = function (...args) {
     mark(MARK.consume);

@@ -1,6 +1,7 @@
 import { Command, type Redis } from 'ioredis';
 import rateLimiterFlexible from 'rate-limiter-flexible';
-import type { IRateLimiterRedisOptions } from 'rate-limiter-flexible';
+import type { IRateLimiterRedisOptions, RateLimiterAbstract, RateLimiterRes as RateLimiterState } from 'rate-limiter-flexible';
+import { encodeWindowTransaction, windowTransactionParts, type WindowTransactionParts } from './window-transaction.js';
 
 // A CommonJS package whose named exports Node's ESM loader cannot see statically.
 const { RateLimiterRedis } = rateLimiterFlexible;
@@ -8,23 +9,50 @@ const { RateLimiterRedis } = rateLimiterFlexible;
 const ignore = (): void => undefined;
 
 /**
- * MULTI and the commands it queues. Redis answers them at once with +OK/+QUEUED, nobody awaits
- * them, and EXEC's reply or failure (its REDIS_TIMEOUT_MS timer included) decides the call, so they
- * carry no timer and settle nothing: their replies are dropped instead of converted and resolved
- * into promises with a handler each (two of ioredis's per-command costs, paid 4 times a request).
+ * The reply slot of MULTI and of each command it queues. Redis answers them at once with
+ * +OK/+QUEUED, nobody awaits them, and EXEC's reply or failure (its REDIS_TIMEOUT_MS timer included)
+ * decides the call, so a slot carries no timer and settles nothing (its reply or the connection's
+ * failure is dropped): one object serves every slot of every transaction.
  */
-class QueuedCommand extends Command {
-  constructor(name: string, args: string[] = []) {
-    super(name, args);
+class ReplySlot extends Command {
+  constructor() {
+    super('multi');
     this.resolve = ignore;
     this.reject = ignore;
   }
 
   override setTimeout(): void {}
 }
+const REPLY_SLOT = new ReplySlot();
+/** MULTI, SET, INCRBY, PTTL: the replies before EXEC's. */
+const SLOTS_BEFORE_EXEC = 4;
+
+/**
+ * EXEC, written with the whole transaction in front of it: ioredis sends it as one command (one
+ * write, one queue entry, one timer), and its reply is taken as Redis sends it (no conversion).
+ */
+class TransactionCommand extends Command {
+  constructor(private readonly payload: string) {
+    super('exec');
+  }
+
+  override toWritable(): string {
+    return this.payload;
+  }
+
+  override transformReply(result: Buffer | Buffer[]): Buffer | Buffer[] {
+    return result;
+  }
+}
 
 /** The parts of RateLimiterRedis's store contract this class takes over (not in its typings). */
 type Upsert = (rlKey: string, points: number | string, msDuration: number, forceExpire?: boolean, options?: object) => Promise<unknown>;
+/** What the library's own consume() reads besides the store (set in its constructor; blockDuration and execEvenly are typed). */
+interface LimiterInternals {
+  inMemoryBlockOnConsumed: number;
+  insuranceLimiter: RateLimiterAbstract | undefined;
+  _getRateLimiterRes(rlKey: string, changedPoints: number, result: [number, number]): RateLimiterState;
+}
 
 /**
  * rate-limiter-flexible's Redis store with its per-request write, the Lua script
@@ -34,16 +62,57 @@ type Upsert = (rlKey: string, points: number | string, msDuration: number, force
  * one round trip and one write, on any Redis ≥ 2.6.12. Why: Redis spends ~12 µs on the script's
  * EVALSHA after an idle gap against ~5 for the transaction (INFO commandstats), and a paced round
  * trip from ioredis took 1.22-1.28× a PING with the script, ~0.9-1.0× with the transaction
- * (bench/experiments/redis-command-rtt.mjs). The commands go out as plain ioredis Commands, not
- * through `client.multi()`, whose Pipeline machinery cost more than the script (1.38-1.54× a PING).
- * Everything else (block, set, get, delete, the insurance limiter) is rate-limiter-flexible's own.
+ * (bench/experiments/redis-command-rtt.mjs). Not through `client.multi()`, whose Pipeline
+ * machinery cost more than the script (1.38-1.54× a PING), and not as five ioredis Commands either:
+ * the transaction is encoded once, in RESP, and handed to ioredis as EXEC, with reply slots for the
+ * four answers before it (window-transaction.ts; docs/benchmarks.md, Shared state, for what it saves).
+ * A plain consume() (no options; no block, in-memory block or execEvenly) answers in one promise
+ * step from EXEC's reply, as the library's own would after four; everything else (block, set, get,
+ * delete, the insurance limiter) is rate-limiter-flexible's own.
  */
 export class RateLimiterRedisMulti extends RateLimiterRedis {
   private readonly redis: Redis;
+  private readonly checksReadiness: boolean;
+  private parts: WindowTransactionParts | undefined;
 
   constructor(opts: IRateLimiterRedisOptions & { storeClient: Redis }) {
     super(opts);
     this.redis = opts.storeClient;
+    this.checksReadiness = opts.rejectIfRedisNotReady === true;
+  }
+
+  override consume(key: string | number, pointsToConsume = 1, options?: { [key: string]: unknown }): Promise<RateLimiterState> {
+    const internals = this as unknown as LimiterInternals;
+    const windowMs = Math.floor(this.duration) * 1000;
+    if (
+      options !== undefined ||
+      !Number.isInteger(pointsToConsume) ||
+      windowMs <= 0 ||
+      this.blockDuration > 0 ||
+      this.execEvenly ||
+      internals.inMemoryBlockOnConsumed > 0 ||
+      this.checksReadiness
+    ) {
+      return super.consume(key, pointsToConsume, options);
+    }
+    const rlKey = this.getKey(key);
+    // Store failures go to the insurance limiter, as in the library's consume(); a 429 does not.
+    const insure = (error: unknown): Promise<RateLimiterState> => {
+      const insurance = internals.insuranceLimiter;
+      if (insurance === undefined) throw error;
+      return insurance.consume(key, pointsToConsume);
+    };
+    return this.sendTransaction(rlKey, pointsToConsume, windowMs).then((replies) => {
+      let result: [number, number];
+      try {
+        result = this.windowAnswer(rlKey, replies, windowMs);
+      } catch (error) {
+        return insure(error);
+      }
+      const state = internals._getRateLimiterRes(rlKey, pointsToConsume, result);
+      if (state.consumedPoints > this.points) throw state;
+      return state;
+    }, insure);
   }
 
   /** Called by rate-limiter-flexible for consume/penalty/reward (forceExpire false) and block/set (true). */
@@ -57,24 +126,40 @@ export class RateLimiterRedisMulti extends RateLimiterRedis {
   }
 
   /** [points consumed in the window, ms until it ends], as the script answers. */
-  private async incrementInWindow(key: string, points: number, windowMs: number): Promise<[number, number]> {
+  private incrementInWindow(key: string, points: number, windowMs: number): Promise<[number, number]> {
+    return this.sendTransaction(key, points, windowMs).then((replies) => this.windowAnswer(key, replies, windowMs));
+  }
+
+  /** Writes the transaction; resolves with EXEC's reply. */
+  private sendTransaction(key: string, points: number, windowMs: number): Promise<unknown> {
     const client = this.redis;
-    // The replies before EXEC are +OK and +QUEUED; a failure of any (connection gone, timeout) fails EXEC too.
-    const queued = [
-      new QueuedCommand('multi'),
-      new QueuedCommand('set', [key, '0', 'PX', String(windowMs), 'NX']),
-      new QueuedCommand('incrby', [key, String(points)]),
-      new QueuedCommand('pttl', [key]),
-    ];
-    for (const command of queued) void client.sendCommand(command);
-    const replies = (await client.sendCommand(new Command('exec', [], { replyEncoding: 'utf8' }))) as [unknown, number, number] | null;
+    if (this.parts?.windowMs !== windowMs) this.parts = windowTransactionParts(windowMs);
+    const exec = new TransactionCommand(encodeWindowTransaction(this.parts, key, points));
+    const sent = client.sendCommand(exec) as Promise<unknown>;
+    // Written (not refused at once: Redis down, no offline queue): give MULTI, SET, INCRBY and PTTL
+    // their reply slots ahead of EXEC's entry. Nothing can be read before this returns.
+    const queue = client.commandQueue;
+    const item = queue.peekBack();
+    if (item !== undefined && item.command === exec) {
+      queue.pop();
+      for (let i = 0; i < SLOTS_BEFORE_EXEC; i++) queue.push({ command: REPLY_SLOT, stream: item.stream, select: item.select });
+      queue.push(item);
+    }
+    return sent;
+  }
+
+  /** EXEC's reply read as [consumed, ms left]; throws what failed inside the transaction. */
+  private windowAnswer(key: string, replies: unknown, windowMs: number): [number, number] {
     if (!Array.isArray(replies)) throw new Error('Redis rate-limit transaction aborted');
-    const [, consumed, ttl] = replies;
+    const consumed: unknown = replies[1];
+    const ttl: unknown = replies[2];
     // A command that failed inside the transaction (e.g. INCRBY on a key holding text): the script would have failed too.
-    if (typeof consumed !== 'number' || typeof ttl !== 'number') throw replies.find((reply) => reply instanceof Error) ?? new Error('Redis rate-limit transaction: unexpected reply');
+    if (typeof consumed !== 'number' || typeof ttl !== 'number') {
+      throw replies.find((reply) => reply instanceof Error) ?? new Error('Redis rate-limit transaction: unexpected reply');
+    }
     if (ttl !== -1) return [consumed, ttl];
     // A key someone set without an expiry: give it the window, as the script does (the next request retries if this fails).
-    client.pexpire(key, windowMs).catch(() => undefined);
+    this.redis.pexpire(key, windowMs).catch(() => undefined);
     return [consumed, windowMs];
   }
 }

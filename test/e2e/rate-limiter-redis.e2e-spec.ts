@@ -103,6 +103,42 @@ describe(RateLimiterRedisMulti.name, () => {
     expect(reads).toBeLessThanOrEqual(6);
   });
 
+  it('replies stay in step: transactions and other commands on the one connection each get their own answer', async () => {
+    const limiter = createRateLimiter(1000, 1, client);
+    await admin.set('t7:plain', 'v');
+    const [a, get, b, echo, c] = await Promise.all([limiter.consume('step'), client.get('t7:plain'), limiter.consume('step'), client.echo('e'), limiter.consume('step')]);
+    expect([a, b, c].map((state) => state.consumedPoints)).toEqual([1, 2, 3]);
+    expect(get).toBe('v');
+    expect(echo).toBe('e');
+    expect(client.commandQueue.length).toBe(0);
+  });
+
+  it('more than one point, a custom duration, a block after the limit: the same answers (the last two through the library\'s own consume)', async () => {
+    await expect(store('t8', 5).consume('k', 2)).resolves.toMatchObject({ consumedPoints: 2, remainingPoints: 3, isFirstInDuration: true });
+    await expect(store('t8', 5).consume('k', 2)).resolves.toMatchObject({ consumedPoints: 4, remainingPoints: 1, isFirstInDuration: false });
+    await expect(store('t9', 2).consume('k', 1, { customDuration: 5 })).resolves.toMatchObject({ consumedPoints: 1 });
+    expect(await admin.pttl('t9:k')).toBeLessThanOrEqual(5000);
+    const blocking = new RateLimiterRedisMulti({ storeClient: client, keyPrefix: 't10', points: 1, duration: 60, blockDuration: 120 });
+    await blocking.consume('k');
+    await expect(blocking.consume('k')).rejects.toMatchObject({ msBeforeNext: 120_000 });
+    expect(await admin.pttl('t10:k')).toBeGreaterThan(60_000);
+  });
+
+  it('frozen past REDIS_TIMEOUT_MS: the insurance limiter answers; when Redis wakes, the late replies land in their own slots, not in the next call', async () => {
+    const limiter = createRateLimiter(100, 2, client);
+    await limiter.consume('frozen');
+    redis.pause();
+    try {
+      await expect(limiter.consume('frozen')).resolves.toMatchObject({ consumedPoints: 1, remainingPoints: 49 });
+    } finally {
+      redis.unpause();
+    }
+    // The frozen transaction was on the socket: Redis counts it once it runs (2), and answers it first.
+    await expect(limiter.consume('frozen')).resolves.toMatchObject({ consumedPoints: 3, remainingPoints: 97 });
+    await expect(client.echo('after')).resolves.toBe('after');
+    expect(client.commandQueue.length).toBe(0);
+  });
+
   it('the connection lost mid-transaction: EXEC fails, the insurance limiter answers, the queued commands leave no unhandled rejection', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
@@ -128,6 +164,7 @@ describe(RateLimiterRedisMulti.name, () => {
       const started = Date.now();
       await expect(limiter.consume('down')).resolves.toMatchObject({ consumedPoints: 1, remainingPoints: 49 });
       expect(Date.now() - started).toBeLessThan(400);
+      expect(client.commandQueue.length).toBe(0); // refused before it was written: no reply slot left behind
     } finally {
       await redis.resume();
     }
