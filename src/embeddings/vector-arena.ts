@@ -6,15 +6,21 @@ export interface ArenaTenant {
 /** One allocation: `bytes` is a view into a segment, owned by `tenant` until released. */
 export interface ArenaPiece {
   bytes: Buffer;
-  segment: Segment;
+  /** Undefined once released. */
+  segment: Segment | undefined;
   readonly tenant: ArenaTenant;
+  /** The segment's live pieces are a list through the pieces themselves (no Set table to grow and shrink). */
+  prev: ArenaPiece | undefined;
+  next: ArenaPiece | undefined;
 }
 
 interface Segment {
   readonly memory: Buffer;
   used: number;
   liveBytes: number;
-  readonly pieces: Set<ArenaPiece>;
+  /** Live pieces: how many, and the list's head. */
+  pieces: number;
+  first: ArenaPiece | undefined;
 }
 
 export interface ArenaOptions {
@@ -132,25 +138,27 @@ export class VectorArena {
     segment.used = start + ((size + 3) & ~3);
     segment.liveBytes += size;
     this.live += size;
-    const piece: ArenaPiece = { bytes: segment.memory.subarray(start, start + size), segment, tenant };
-    segment.pieces.add(piece);
+    const piece: ArenaPiece = { bytes: segment.memory.subarray(start, start + size), segment, tenant, prev: undefined, next: undefined };
+    link(segment, piece);
     return piece;
   }
 
   /** The piece's bytes may be reused once current readers are done. */
   release(piece: ArenaPiece): void {
     const segment = piece.segment;
-    if (!segment.pieces.delete(piece)) return;
+    if (segment === undefined) return;
+    unlink(segment, piece);
+    piece.segment = undefined;
     segment.liveBytes -= piece.bytes.length;
     this.live -= piece.bytes.length;
-    if (segment.pieces.size === 0 && segment !== this.current) this.retire(segment);
+    if (segment.pieces === 0 && segment !== this.current) this.retire(segment);
   }
 
   /** A segment with room for `size` bytes: the current one, else a reused or new one (compacting first if fragmented). */
   private room(size: number): Segment {
     const current = this.current;
     if (current && current.used + size <= this.segmentBytes) return current;
-    if (current && current.pieces.size === 0) this.retire(current);
+    if (current && current.pieces === 0) this.retire(current);
     this.current = this.fresh();
     if (this.inUse.size * this.segmentBytes > 1.5 * this.live + 2 * this.segmentBytes) this.compactOne();
     return this.current.used + size <= this.segmentBytes ? this.current : this.room(size);
@@ -178,7 +186,7 @@ export class VectorArena {
     const chunk = Buffer.allocUnsafeSlow(count * this.segmentBytes);
     this.chunkBytes += chunk.length;
     for (let i = count - 1; i >= 0; i--) {
-      this.free.push({ memory: chunk.subarray(i * this.segmentBytes, (i + 1) * this.segmentBytes), used: 0, liveBytes: 0, pieces: new Set() });
+      this.free.push({ memory: chunk.subarray(i * this.segmentBytes, (i + 1) * this.segmentBytes), used: 0, liveBytes: 0, pieces: 0, first: undefined });
     }
   }
 
@@ -190,20 +198,22 @@ export class VectorArena {
     }
     if (emptiest === undefined || emptiest.liveBytes * 3 > this.segmentBytes * 2) return;
     const current = this.current!;
-    if (current.used + emptiest.liveBytes + 4 * emptiest.pieces.size > this.segmentBytes) return;
-    for (const piece of [...emptiest.pieces]) {
+    if (current.used + emptiest.liveBytes + 4 * emptiest.pieces > this.segmentBytes) return;
+    for (let piece = emptiest.first; piece !== undefined; ) {
+      const following = piece.next;
       const size = piece.bytes.length;
       const start = current.used;
       current.used = start + ((size + 3) & ~3);
       const bytes = current.memory.subarray(start, start + size);
       bytes.set(piece.bytes);
-      emptiest.pieces.delete(piece);
+      unlink(emptiest, piece);
       emptiest.liveBytes -= size;
-      current.pieces.add(piece);
+      link(current, piece);
       current.liveBytes += size;
       piece.bytes = bytes;
       piece.segment = current;
       piece.tenant.moved(piece, bytes);
+      piece = following;
     }
     this.retire(emptiest);
   }
@@ -225,4 +235,21 @@ export class VectorArena {
       this.segmentsReused++;
     }
   }
+}
+
+function link(segment: Segment, piece: ArenaPiece): void {
+  piece.segment = segment;
+  piece.prev = undefined;
+  piece.next = segment.first;
+  if (segment.first) segment.first.prev = piece;
+  segment.first = piece;
+  segment.pieces++;
+}
+
+function unlink(segment: Segment, piece: ArenaPiece): void {
+  if (piece.prev) piece.prev.next = piece.next;
+  else segment.first = piece.next;
+  if (piece.next) piece.next.prev = piece.prev;
+  piece.prev = piece.next = undefined;
+  segment.pieces--;
 }

@@ -37,13 +37,21 @@ export class QueueFullError extends Error {
   }
 }
 
-/** One text waiting for (or being given) its embedding, shared by every caller that asked for it. */
+/**
+ * One text waiting for (or being given) its embedding, shared by every caller that asked for it.
+ * The first caller's ticket and position are held in the entry itself and only later callers get
+ * an array: one object per text is what a busy lane allocates (its entries often outlive a young-
+ * generation collection while a batch is in flight, so each extra object is promoted garbage).
+ */
 interface Entry<S, R> {
-  readonly key: string;
   readonly text: string;
   readonly lane: Lane<S, R>;
-  /** The tickets that want this text, and where in each ticket it goes. */
-  readonly waiters: Array<{ ticket: Ticket<S, R>; position: number }>;
+  /** The lane's map of pending texts this entry is in (until forgotten). */
+  readonly pending: Map<string, Entry<S, R>>;
+  readonly ticket: Ticket<S, R>;
+  readonly position: number;
+  /** Later tickets that want this text, and where in each it goes. */
+  more?: Array<{ ticket: Ticket<S, R>; position: number }>;
   subscribers: number;
   cancelled: boolean;
   batch?: Batch;
@@ -95,7 +103,8 @@ export class MicroBatcher<S, R> {
   /** Running totals (for metrics and tests): batches sent, texts sent in them, queued texts dropped because every caller left. */
   readonly stats = { batches: 0, texts: 0, dropped: 0, failedBatches: 0 };
   private readonly lanes = new Map<string, Lane<S, R>>();
-  private readonly pending = new Map<string, Entry<S, R>>();
+  /** Texts queued or in flight, per lane key then text (no key string made per text). */
+  private readonly pending = new Map<string, Map<string, Entry<S, R>>>();
   private inFlight = 0;
   /** Batches in flight per lane key (lanes themselves are retired when empty). */
   private readonly inFlightByLane = new Map<string, number>();
@@ -132,18 +141,21 @@ export class MicroBatcher<S, R> {
     done.catch(() => undefined);
     const ticket: Ticket<S, R> = { entries: [], results: new Array<R>(texts.length), remaining: texts.length, settled: false, resolve, reject };
     const fresh: Entry<S, R>[] = [];
-    texts.forEach((text, position) => {
-      const entryKey = `${lane.key}\u0000${text}`;
-      let entry = this.pending.get(entryKey);
+    let pending = this.pending.get(key);
+    if (!pending) this.pending.set(key, (pending = new Map()));
+    for (let position = 0; position < texts.length; position++) {
+      const text = texts[position];
+      let entry = pending.get(text);
       if (!entry) {
-        entry = { key: entryKey, text, lane, waiters: [], subscribers: 0, cancelled: false };
-        this.pending.set(entryKey, entry);
+        entry = { text, lane, pending, ticket, position, subscribers: 1, cancelled: false };
+        pending.set(text, entry);
         fresh.push(entry);
+      } else {
+        entry.subscribers++;
+        (entry.more ??= []).push({ ticket, position });
       }
-      entry.subscribers++;
-      entry.waiters.push({ ticket, position });
       ticket.entries.push(entry);
-    });
+    }
     if (fresh.length > 0) this.enqueue(lane, fresh, options.immediate === true && !this.inFlightByLane.has(lane.key));
     if (texts.length === 0) this.settle(ticket);
     return { done, release: (reason: unknown) => this.fail(ticket, reason) };
@@ -156,7 +168,8 @@ export class MicroBatcher<S, R> {
     if (queued + texts.length <= limit) return;
     // Texts already queued or in flight cost nothing more; count only the new ones.
     let fresh = 0;
-    for (const text of new Set(texts)) if (!this.pending.has(`${laneKey}\u0000${text}`)) fresh++;
+    const pending = this.pending.get(laneKey);
+    for (const text of new Set(texts)) if (!pending?.has(text)) fresh++;
     if (queued + fresh > limit) throw new QueueFullError(queued, limit);
   }
 
@@ -231,7 +244,8 @@ export class MicroBatcher<S, R> {
           this.stats.failedBatches++;
           for (const entry of entries) {
             this.forget(entry);
-            for (const { ticket } of entry.waiters) this.fail(ticket, error);
+            this.fail(entry.ticket, error);
+            if (entry.more) for (const { ticket } of entry.more) this.fail(ticket, error);
           }
         },
       )
@@ -246,11 +260,14 @@ export class MicroBatcher<S, R> {
 
   private fulfil(entry: Entry<S, R>, value: R): void {
     this.forget(entry);
-    for (const { ticket, position } of entry.waiters) {
-      if (ticket.settled) continue;
-      ticket.results[position] = value;
-      if (--ticket.remaining === 0) this.settle(ticket);
-    }
+    this.give(entry.ticket, entry.position, value);
+    if (entry.more) for (const { ticket, position } of entry.more) this.give(ticket, position, value);
+  }
+
+  private give(ticket: Ticket<S, R>, position: number, value: R): void {
+    if (ticket.settled) return;
+    ticket.results[position] = value;
+    if (--ticket.remaining === 0) this.settle(ticket);
   }
 
   /**
@@ -295,6 +312,9 @@ export class MicroBatcher<S, R> {
   }
 
   private forget(entry: Entry<S, R>): void {
-    if (this.pending.get(entry.key) === entry) this.pending.delete(entry.key);
+    const pending = entry.pending;
+    if (pending.get(entry.text) !== entry) return;
+    pending.delete(entry.text);
+    if (pending.size === 0 && this.pending.get(entry.lane.key) === pending) this.pending.delete(entry.lane.key);
   }
 }
