@@ -7,7 +7,7 @@ const spec = { model: 'm' };
 const vectorOf = (bytes: number): StoredVector => StoredVector.fromFloat32(Buffer.alloc(bytes), undefined);
 const cacheOf = (cacheSize: number, cacheMaxBytes: number): { cache: EmbeddingCache; metrics: MetricsService } => {
   const metrics = new MetricsService();
-  const config = { embeddings: { cacheSize, cacheMaxBytes, cacheSegmentBytes: 4 * 1024 * 1024 } } as unknown as AppConfig;
+  const config = { embeddings: { cacheSize, cacheMaxBytes, cacheSegmentBytes: 4 * 1024 * 1024, defaultModel: 'm' } } as unknown as AppConfig;
   return { cache: new EmbeddingCache(config, metrics), metrics };
 };
 
@@ -27,6 +27,23 @@ describe(EmbeddingCache.name, () => {
     cache.store(spec, 'huge', vectorOf(6_144));
     expect(cache.get(spec, 'huge')).toBeUndefined();
     expect(cache.get(spec, 'small')).toBeDefined();
+  });
+
+  it('keys the default space by the text itself, and no text of it can pose as a key of another space', () => {
+    const { cache } = cacheOf(100, 1e9);
+    expect(cache.key(spec, 'hello')).toBe('hello');
+    const other = { model: 'n' };
+    const lookalike = cache.key(other, 'x'); // NUL "1:n" "x"
+    const [plain, posing, inOther, withDims] = [vectorOf(4), vectorOf(8), vectorOf(12), vectorOf(16)];
+    cache.store(spec, 'x', plain);
+    cache.store(spec, lookalike, posing); // a default-space text that spells the other space's key
+    cache.store(other, 'x', inOther);
+    cache.store({ model: 'm', dimensions: 1 }, 'x', withDims);
+    expect(cache.size).toBe(4);
+    expect(cache.get(spec, 'x')?.byteSize).toBe(plain.byteSize);
+    expect(cache.get(spec, lookalike)?.byteSize).toBe(posing.byteSize);
+    expect(cache.get(other, 'x')?.byteSize).toBe(inOther.byteSize);
+    expect(cache.get({ model: 'm', dimensions: 1 }, 'x')?.byteSize).toBe(withDims.byteSize);
   });
 
   it('keeps the entry bound too, and keys by model and dimensions', () => {
