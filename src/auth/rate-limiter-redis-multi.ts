@@ -45,6 +45,17 @@ class TransactionCommand extends Command {
   }
 }
 
+/**
+ * Whether ioredis writes a command again after a reconnect when its reply never came: unless
+ * maxRetriesPerRequest is 0 (the queue is failed at every close) or autoResendUnfulfilledCommands is
+ * off. A resent transaction would be written twice and its reply slots as stray MULTIs. Ballast's
+ * client (redis.connection.ts) resends nothing.
+ */
+export function resendsAfterReconnect(client: Redis): boolean {
+  const { autoResendUnfulfilledCommands, maxRetriesPerRequest } = client.options;
+  return autoResendUnfulfilledCommands !== false && maxRetriesPerRequest !== 0;
+}
+
 /** The parts of RateLimiterRedis's store contract this class takes over (not in its typings). */
 type Upsert = (rlKey: string, points: number | string, msDuration: number, forceExpire?: boolean, options?: object) => Promise<unknown>;
 /** What the library's own consume() reads besides the store (set in its constructor; blockDuration and execEvenly are typed). */
@@ -68,17 +79,21 @@ interface LimiterInternals {
  * four answers before it (window-transaction.ts; docs/benchmarks.md, Shared state, for what it saves).
  * A plain consume() (no options; no block, in-memory block or execEvenly) answers in one promise
  * step from EXEC's reply, as the library's own would after four; everything else (block, set, get,
- * delete, the insurance limiter) is rate-limiter-flexible's own.
+ * delete, the insurance limiter) is rate-limiter-flexible's own, and so is everything with a client
+ * that would resend unanswered commands after a reconnect (see resendsAfterReconnect).
  */
 export class RateLimiterRedisMulti extends RateLimiterRedis {
   private readonly redis: Redis;
   private readonly checksReadiness: boolean;
+  /** False for a client that would resend unanswered commands after a reconnect: then the library's own script does the work. */
+  private readonly encodesTransactions: boolean;
   private parts: WindowTransactionParts | undefined;
 
   constructor(opts: IRateLimiterRedisOptions & { storeClient: Redis }) {
     super(opts);
     this.redis = opts.storeClient;
     this.checksReadiness = opts.rejectIfRedisNotReady === true;
+    this.encodesTransactions = !resendsAfterReconnect(opts.storeClient);
   }
 
   override consume(key: string | number, pointsToConsume = 1, options?: { [key: string]: unknown }): Promise<RateLimiterState> {
@@ -91,7 +106,8 @@ export class RateLimiterRedisMulti extends RateLimiterRedis {
       this.blockDuration > 0 ||
       this.execEvenly ||
       internals.inMemoryBlockOnConsumed > 0 ||
-      this.checksReadiness
+      this.checksReadiness ||
+      !this.encodesTransactions
     ) {
       return super.consume(key, pointsToConsume, options);
     }
@@ -119,7 +135,7 @@ export class RateLimiterRedisMulti extends RateLimiterRedis {
   _upsert(...args: Parameters<Upsert>): Promise<unknown> {
     const [rlKey, points, msDuration, forceExpire] = args;
     const secDuration = Math.floor(msDuration / 1000);
-    if (forceExpire === true || secDuration <= 0 || !Number.isInteger(points)) {
+    if (forceExpire === true || secDuration <= 0 || !Number.isInteger(points) || !this.encodesTransactions) {
       return (RateLimiterRedis.prototype as unknown as { _upsert: Upsert })._upsert.apply(this, args);
     }
     return this.incrementInWindow(rlKey, points as number, secDuration * 1000);

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import rateLimiterFlexible from 'rate-limiter-flexible';
 import type { RateLimiterAbstract, RateLimiterRes as RateLimiterState } from 'rate-limiter-flexible';
 import { createRateLimiter } from '../../src/auth/rate-limiter.factory.js';
-import { RateLimiterRedisMulti } from '../../src/auth/rate-limiter-redis-multi.js';
+import { RateLimiterRedisMulti, resendsAfterReconnect } from '../../src/auth/rate-limiter-redis-multi.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { validateEnvironment } from '../../src/config/environment.loader.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
@@ -137,6 +137,23 @@ describe(RateLimiterRedisMulti.name, () => {
     await expect(limiter.consume('frozen')).resolves.toMatchObject({ consumedPoints: 3, remainingPoints: 97 });
     await expect(client.echo('after')).resolves.toBe('after');
     expect(client.commandQueue.length).toBe(0);
+  });
+
+  it("a client that would resend unanswered commands after a reconnect (ioredis's defaults) gets the library's own script, not the encoded transaction", async () => {
+    const resending = new Redis(redis.url);
+    try {
+      expect(resendsAfterReconnect(resending)).toBe(true);
+      expect(resendsAfterReconnect(client)).toBe(false);
+      const calls = async (command: string): Promise<number> => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await admin.info('commandstats'))?.[1] ?? 0);
+      const [exec, evalsha] = [await calls('exec'), await calls('evalsha')];
+      const limiter = new RateLimiterRedisMulti({ storeClient: resending, keyPrefix: 't11', points: 5, duration: 60 });
+      await expect(limiter.consume('k')).resolves.toMatchObject({ consumedPoints: 1, remainingPoints: 4 });
+      await expect(limiter.consume('k')).resolves.toMatchObject({ consumedPoints: 2, remainingPoints: 3 });
+      expect(await calls('exec')).toBe(exec);
+      expect((await calls('evalsha')) + (await calls('eval'))).toBeGreaterThanOrEqual(evalsha + 2);
+    } finally {
+      resending.disconnect();
+    }
   });
 
   it('the connection lost mid-transaction: EXEC fails, the insurance limiter answers, the queued commands leave no unhandled rejection', async () => {
