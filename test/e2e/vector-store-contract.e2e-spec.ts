@@ -79,6 +79,16 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
     await expect(pool.query('SELECT $1::text AS t', ['still here'])).resolves.toMatchObject({ rows: [{ t: 'still here' }] });
   });
 
+  it('carries statements larger than 4 KB whole (embedded: moved to the worker, not copied), and the session goes on', async () => {
+    const pool = await connection.pool();
+    const big = `[${Array.from({ length: 1536 }, (_, i) => ((i % 7) / 7).toFixed(6)).join(',')}]`;
+    for (let i = 0; i < 3; i++) {
+      const result = await pool.query<{ n: number; dims: number }>('SELECT length($1::text)::int AS n, vector_dims($1::vector) AS dims', [big]);
+      expect(result.rows).toEqual([{ n: big.length, dims: 1536 }]);
+    }
+    await expect(pool.query('SELECT $1::text AS t', ['small after big'])).resolves.toMatchObject({ rows: [{ t: 'small after big' }] });
+  });
+
   describe('with vectors', () => {
     let collection: CollectionRecord;
     beforeAll(async () => {

@@ -1,5 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
-import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -7,6 +5,7 @@ import pg from 'pg';
 import { PACKAGE_ROOT } from '../../../config/package-root.js';
 import { DataDirLock } from './data-dir.lock.js';
 import type { EmbeddedReply, EmbeddedRequest, EmbeddedWorkerData, WireMessage } from './embedded-postgres.protocol.js';
+import { BackendMessage, ProtocolExchange, WorkerPgConnection } from './worker-pg.connection.js';
 
 const here = fileURLToPath(import.meta.url);
 /** The compiled worker beside this file in dist/, or (jest runs the TypeScript) the one `npm run build` made. */
@@ -14,14 +13,8 @@ export const EMBEDDED_WORKER_FILE = here.endsWith('.js')
   ? join(dirname(here), 'embedded-postgres.worker.js')
   : resolve(PACKAGE_ROOT, 'dist', 'retrieval', 'store', 'embedded', 'embedded-postgres.worker.js');
 
-/**
- * Extended-protocol messages that PostgreSQL answers only once a Sync or Flush follows: Parse, Bind,
- * Describe, Execute, Close (type bytes). node-postgres writes a statement as Parse, Bind, Describe,
- * Execute and Sync in one synchronous run (or Close and Sync when binding a value fails; Flush for a
- * cursor), and the connector hands each to the worker separately, waiting for each answer: five
- * thread hops per statement. Held here until the Sync or Flush and sent with it, they make one hop.
- */
-const ANSWERED_AT_SYNC = new Set([0x50, 0x42, 0x44, 0x45, 0x43]);
+/** Below this, Buffer.concat takes its bytes from Node's shared pool (never moved: other Buffers live there). */
+const MOVE_MIN_BYTES = 4096;
 
 interface Pending {
   resolve: (messages: WireMessage[]) => void;
@@ -30,8 +23,9 @@ interface Pending {
 
 /**
  * The embedded store: PGlite (Postgres 18 + pgvector in WASM) in a worker thread this class owns,
- * reached through node-postgres like any PostgreSQL. Each pg client gets its own PglitePgConnection
- * whose "server" is the worker: wire-protocol bytes go over, parsed backend messages come back.
+ * reached through node-postgres like any PostgreSQL. Each pg client gets its own WorkerPgConnection
+ * whose "server" is the worker: wire-protocol bytes go over (one exchange per statement), parsed
+ * backend messages come back.
  * A worker that dies (an uncaught error, process.exit, a WASM abort) fails what was in flight and
  * is reported to `onExit`; `start()` again makes a new one on the same DATA_DIR, whose lock this
  * process keeps held in between.
@@ -43,13 +37,11 @@ export class EmbeddedPostgres {
   private exitReason?: string;
   private closing = false;
   private readonly lock: DataDirLock;
-  /** What the node-postgres connector needs of a PGlite: readiness and one protocol exchange. */
-  private readonly backend: Pick<PGlite, 'waitReady' | 'execProtocolStream'>;
+  /** What each connection needs of the store: readiness and one protocol exchange. */
+  private readonly backend: ProtocolExchange;
   private ready: Promise<void> = Promise.resolve();
   /** Exchanges with the worker so far (one per statement, simple or extended): for tests and experiments. */
   trips = 0;
-  /** Messages held until the Sync or Flush that ends their statement (ANSWERED_AT_SYNC). */
-  private held: Uint8Array[] = [];
 
   private readonly onExit: (reason: string) => void;
   private readonly workerFile: string;
@@ -66,11 +58,14 @@ export class EmbeddedPostgres {
     this.onExit = options.onExit ?? (() => undefined);
     this.workerFile = options.workerFile ?? EMBEDDED_WORKER_FILE;
     this.lock = new DataDirLock(dataDir);
+    const exchange = (bytes: Buffer, owned: boolean): Promise<BackendMessage[]> => this.exchange(bytes, owned);
+    const ready = (): Promise<void> => this.ready;
     this.backend = {
-      waitReady: Promise.resolve(),
-      execProtocolStream: ((bytes: Uint8Array) => this.exec(bytes)) as unknown as PGlite['execProtocolStream'],
+      get ready() {
+        return ready();
+      },
+      exchange,
     };
-    Object.defineProperty(this.backend, 'waitReady', { get: () => this.ready });
   }
 
   /** Locks DATA_DIR at once on the first call (throws DataDirLockedError), then opens the database in a new worker. */
@@ -78,7 +73,6 @@ export class EmbeddedPostgres {
     this.lock.acquire();
     if (this.worker) return this.ready;
     this.exitReason = undefined;
-    this.held = [];
     const workerData: EmbeddedWorkerData = { dataDir: this.dataDir };
     const worker = new Worker(this.workerFile, { workerData });
     this.worker = worker;
@@ -125,7 +119,7 @@ export class EmbeddedPostgres {
     const backend = this.backend;
     class WorkerClient extends pg.Client {
       constructor(config?: pg.ClientConfig) {
-        super({ ...config, connection: new ConvertingConnection({ pglite: backend as PGlite }) } as pg.ClientConfig);
+        super({ ...config, connection: new WorkerPgConnection(backend) } as unknown as pg.ClientConfig);
       }
     }
     return new pg.Pool({ Client: WorkerClient, max: 1, ...options });
@@ -141,31 +135,21 @@ export class EmbeddedPostgres {
     this.lock.release();
   }
 
-  /**
-   * One message from the connector; its answer messages (those of held messages come with the Sync's).
-   * The connector sends the next message only once this resolves, so holding answers [] at once.
-   */
-  private exec(bytes: Uint8Array): Promise<Array<pg.DatabaseError | WireMessage>> {
-    if (ANSWERED_AT_SYNC.has(bytes[0])) {
-      this.held.push(bytes);
-      return Promise.resolve([]);
-    }
-    let batch = bytes;
-    if (this.held.length > 0) {
-      batch = Buffer.concat([...this.held, bytes]);
-      this.held = [];
-    }
+  /** One statement's messages to the worker; its backend messages back. */
+  private exchange(bytes: Buffer, owned: boolean): Promise<BackendMessage[]> {
     this.trips++;
-    return this.request({ op: 'exec', bytes: batch }).then((messages) => messages.map(revive));
+    // Bytes in memory of their own (Buffer.concat over 4 KB: a vector literal, an INSERT) move to the worker instead of being copied.
+    const movable = owned && bytes.byteLength >= MOVE_MIN_BYTES && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    return this.request({ op: 'exec', bytes }, movable ? [bytes.buffer as ArrayBuffer] : []).then((messages) => messages.map(revive));
   }
 
-  private request(body: { op: 'exec'; bytes: Uint8Array } | { op: 'close' }): Promise<WireMessage[]> {
+  private request(body: { op: 'exec'; bytes: Uint8Array } | { op: 'close' }, transfer: ArrayBuffer[] = []): Promise<WireMessage[]> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new Error(this.failure));
     const id = this.nextId++;
     return new Promise<WireMessage[]>((resolvePromise, reject) => {
       this.pending.set(id, { resolve: resolvePromise, reject });
-      worker.postMessage({ id, ...body } as EmbeddedRequest);
+      worker.postMessage({ id, ...body } as EmbeddedRequest, transfer);
     });
   }
 
@@ -175,25 +159,6 @@ export class EmbeddedPostgres {
     this.pending.delete(reply.id);
     if (reply.kind === 'result') pending.resolve(reply.messages);
     else pending.reject(new Error(reply.message));
-  }
-}
-
-interface BindConfig {
-  values?: unknown[];
-  valueMapper?: (value: unknown, index: number) => unknown;
-}
-
-/**
- * The connector, with a statement's values converted before its Bind is written. node-postgres hands
- * the connector a converter (Date, JSON, arrays to text); the connector's bundled serializer calls it
- * while writing into a buffer it shares between messages and does not clear that buffer when a
- * conversion throws, so the half-written Bind corrupted the next statement (08P01 "invalid message
- * format"). Converted first, a value that cannot be sent fails its query before anything is written.
- */
-class ConvertingConnection extends PglitePgConnection {
-  override bind(config: BindConfig): void {
-    const { values, valueMapper } = config;
-    super.bind(values && valueMapper ? { ...config, values: values.map((value, i) => valueMapper(value, i)), valueMapper: undefined } : config);
   }
 }
 
