@@ -192,6 +192,27 @@ describe('embeddings as bytes: a broken upstream answer', () => {
   });
 });
 
+describe('embeddings as bytes: a later base64 vector that does not decode', () => {
+  const s = useAppWithFakeUpstream({ UPSTREAM_MAX_RETRIES: '0', BREAKER_THRESHOLD: '1000' }, { upstream: { embeddingDims: 4 } });
+  const b64 = (values: number[]): string => Buffer.from(Float32Array.from(values).buffer).toString('base64');
+
+  it('reaches a base64 caller as the upstream wrote it (as a relay would), and a float caller as a 502, never as numbers', async () => {
+    // The first vector is decoded in full; a later one is checked by its length only (docs/api.md, "Embeddings").
+    const corrupt = b64([0.5, 0.25, -1, 2]).replace(/^./, '!');
+    const body = `{"object":"list","data":[{"object":"embedding","index":0,"embedding":"${b64([0.1, 0.2, 0.3, 0.4])}"},{"object":"embedding","index":1,"embedding":"${corrupt}"}],"model":"m","usage":{"prompt_tokens":4,"total_tokens":4}}`;
+    s.fake.reset({ embeddingDims: 4, fault: { kind: 'raw', body } });
+    const input = ['later b64 one', 'later b64 two'];
+    const asBase64 = await post(`${s.app.url}/v1/embeddings`, { model: 'text-embedding-3-small', input, encoding_format: 'base64' });
+    expect(asBase64.status).toBe(200);
+    expect((asBase64.json as OpenAiList).data.map((d) => d.embedding)).toEqual([b64([0.1, 0.2, 0.3, 0.4]), corrupt]);
+
+    const asFloats = await post(`${s.app.url}/v1/embeddings`, { model: 'text-embedding-3-small', input });
+    expect(asFloats.status).toBe(502);
+    expect((asFloats.json as { error: { code: string } }).error.code).toBe('upstream_malformed_response');
+    expect(s.fake.counters.embeddings).toBe(1); // the float call was answered from the cache: nothing was asked again
+  });
+});
+
 describe('embeddings as bytes: the event loop stays free', () => {
   // ballast in its own process (the test's loop runs the fake and the probe), against a fast fake
   // (one precomputed vector): 512 uncached 1536-dim texts per call, ~10 MB of upstream JSON each,
