@@ -5,12 +5,20 @@
 // and each corpus size (BENCH_RETRIEVAL_SIZES, default 10000x384,50000x384,10000x1536):
 //   ingest     POST /collections/:name/documents, 200 one-chunk documents per call, 2 calls in flight,
 //              embeddings from a fast local upstream (retrieval-upstream.mjs, clustered vectors)
-//   search     c=1 (200 queries after an unmeasured pass over the same 200) and c=16 (4 s closed loop) per mode: vector, text,
-//              hybrid; for c=1 vector also ballast's own time and its upstream time (Server-Timing)
+//   search     c=1 (vector 1,000 queries, text and hybrid 200, each after an unmeasured pass over the same queries) and
+//              c=16 (4 s closed loop) per mode: vector, text, hybrid; for c=1 vector also ballast's own time and its
+//              upstream time (Server-Timing)
 //   recall@10  of `vector` against exact neighbours computed here by brute force on the same vectors
 //   store SQL  the same vector query through the same adapter straight to the store (no HTTP, Nest or
-//              worker hop), with ballast's session settings (ef_search, iterative scan), after ballast
-//              has stopped, warmed by one pass over the same queries, as many samples as c=1
+//              worker hop), with ballast's session settings (ef_search, iterative scan), as many samples as
+//              c=1 vector (1,000), timed INTERLEAVED with it: each search through ballast is followed by the
+//              same SQL straight to the store (pg: the same server; embedded: a copy of DATA_DIR, taken
+//              while ballast is stopped after ingest, opened in this process), warm pass included, so both
+//              sides of the ratio see the same moments of a shared machine. A c=1 p99 is the 10th-slowest
+//              of 1,000: other processes taking a core for a few ms hit any of a search's six thread
+//              hand-offs (client, ballast, upstream, ballast, store, ballast, client); timed minutes apart,
+//              the two sides caught different spells and the ratio moved 1.5x run to run. Also timed
+//              ALONE after ballast has stopped (the former baseline), for comparison.
 //   embed      the same query texts embedded by the upstream directly, one per request: the part of a
 //              vector search that is the upstream's, not ballast's
 //   /health    p99 of a probe every 10 ms from a worker thread, during ingest and during c=16 search
@@ -24,7 +32,6 @@ import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
 import { vector as pgvectorExtension } from '@electric-sql/pglite-pgvector';
 import { JSON_HEADERS, ROOT, benchTempDir, f1, f2, mdTable, percentile, procRssMiB, runStandalone, sleep, sortNum, startBallast, startForked, stopChild, track } from './lib.mjs';
 import { spawn } from 'node:child_process';
@@ -36,6 +43,8 @@ const BACKENDS = (process.env.BENCH_RETRIEVAL_BACKENDS ?? 'embedded,pg').split('
 const DOCS_PER_CALL = 200;
 const INGEST_CONCURRENCY = 2;
 const C1_QUERIES = 200;
+/** c=1 vector search and its store SQL: a p99 over 200 samples is their second-slowest, which moved 1.5x run to run. */
+const C1_VECTOR_QUERIES = 1000;
 const C16_SECONDS = 4;
 const RECALL_QUERIES = 100;
 const EF_SEARCH = Number(process.env.RETRIEVAL_HNSW_EF_SEARCH ?? 100);
@@ -112,15 +121,38 @@ async function startPgServer(dataDir) {
   return { cp, url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` };
 }
 
-/** The same vector SQL through the same adapter (dist), straight to the store: no HTTP, Nest or worker hop. */
-async function storeSqlLatencies(poolFactory, name, n, dims) {
+/** The vector the upstream answers for query q, as the pgvector text ballast sends. */
+const queryLiteral = (q, n, dims) => `[${Array.from(vectorFor('q', q, n, dims), (x) => x.toFixed(6)).join(',')}]`;
+
+/** The adapter (dist) on a pool straight to the store, with ballast's session settings, and the collection's record. */
+async function directStore(pool, name) {
   const { PgVectorStore } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'pg-vector.store.js')).href);
   const { sessionSettings } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'store-connection.js')).href);
-  const pool = await poolFactory();
   for (const statement of sessionSettings({ statementTimeoutMs: 30_000, hnsw: { efSearch: EF_SEARCH } })) await pool.query(statement);
   const store = new PgVectorStore({ pool: async () => pool }, { m: 16, efConstruction: 64 });
-  const collection = await store.findCollection(name);
-  const literals = Array.from({ length: C1_QUERIES + 10 }, (_, q) => `[${Array.from(vectorFor('q', q, n, dims), (x) => x.toFixed(6)).join(',')}]`);
+  return { store, collection: await store.findCollection(name) };
+}
+
+/**
+ * A pg.Pool of one on an embedded PGlite opened in this process, through ballast's own connection
+ * (dist; pg-protocol's serializer, one exchange per statement) called in this thread: no worker hop.
+ */
+async function pgliteDirectPool(db) {
+  const { WorkerPgConnection } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'embedded', 'worker-pg.connection.js')).href);
+  const inThread = { ready: Promise.resolve(), exchange: (bytes) => db.execProtocolStream(bytes, { throwOnError: false }) };
+  class DirectClient extends pg.Client {
+    constructor(config) {
+      super({ ...config, connection: new WorkerPgConnection(inThread) });
+    }
+  }
+  return new pg.Pool({ Client: DirectClient, max: 1 });
+}
+
+/** The same vector SQL through the same adapter (dist), straight to the store: no HTTP, Nest or worker hop. */
+async function storeSqlLatencies(poolFactory, name, n, dims) {
+  const pool = await poolFactory();
+  const { store, collection } = await directStore(pool, name);
+  const literals = Array.from({ length: C1_VECTOR_QUERIES + 10 }, (_, q) => queryLiteral(q, n, dims));
   // One unmeasured pass: the store reopened cold (embedded) has the index in its cache, as ballast's had.
   for (const literal of literals) await store.searchVector(collection, literal, 10, []);
   const ms = [];
@@ -142,8 +174,11 @@ async function runOne(backend, n, dims, upstream) {
     pgServer = await startPgServer(path.join(dataDir, 'pg'));
     Object.assign(env, { DATABASE_URL: pgServer.url, DATABASE_POOL_MAX: '4' });
   } else env.DATA_DIR = path.join(dataDir, 'embedded');
-  const bal = await startBallast('undici', upstream.origin, { name: `ballast-retrieval-${backend}`, env });
-  const pool = new Pool(bal.origin, { connections: 16, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 600_000, bodyTimeout: 600_000 });
+  const start = () => startBallast('undici', upstream.origin, { name: `ballast-retrieval-${backend}`, env });
+  const connect = (origin) => new Pool(origin, { connections: 16, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 600_000, bodyTimeout: 600_000 });
+  let bal = await start();
+  let pool = connect(bal.origin);
+  let storeDirect;
   const name = `bench-${n}-${dims}`;
   try {
     await waitStoreUp(bal.origin);
@@ -169,6 +204,25 @@ async function runOne(backend, n, dims, upstream) {
     row.healthIngestMax = health[health.length - 1];
     row.rssIngest = procRssMiB(bal.cp.pid);
 
+    // The store SQL to interleave with c=1 vector search. Embedded: PGlite is one process's, so ballast
+    // stops, DATA_DIR is copied, and ballast starts again on the original while this process opens the copy.
+    if (backend === 'pg') {
+      const directPool = new pg.Pool({ connectionString: pgServer.url, max: 1 });
+      storeDirect = { ...(await directStore(directPool, name)), close: () => directPool.end() };
+    } else {
+      await pool.close();
+      await stopChild(bal.cp);
+      const copy = path.join(dataDir, 'embedded-copy');
+      fs.cpSync(env.DATA_DIR, copy, { recursive: true });
+      fs.rmSync(path.join(copy, 'ballast.lock'), { force: true });
+      bal = await start();
+      pool = connect(bal.origin);
+      await waitStoreUp(bal.origin);
+      const db = await PGlite.create({ dataDir: copy, extensions: { vector: pgvectorExtension } });
+      const directPool = await pgliteDirectPool(db);
+      storeDirect = { ...(await directStore(directPool, name)), close: async () => { await directPool.end(); await db.close(); } };
+    }
+
     // search c=1 and c=16 per mode
     const query = (q, mode) => ({ query: textFor('q', q, n), mode, top_k: 10 });
     row.modes = {};
@@ -176,18 +230,33 @@ async function runOne(backend, n, dims, upstream) {
       const ms = [];
       const own = [];
       const upstreamMs = [];
-      // One unmeasured pass over the same queries first, as the store SQL baseline gets.
-      for (let q = 10; q < C1_QUERIES + 10; q++) await post(pool, `/collections/${name}/search`, query(q, mode));
-      for (let q = 10; q < C1_QUERIES + 10; q++) {
+      const sql = [];
+      const queries = mode === 'vector' ? C1_VECTOR_QUERIES : C1_QUERIES;
+      const sqlAfter = async (q) => {
+        const s = performance.now();
+        await storeDirect.store.searchVector(storeDirect.collection, queryLiteral(q, n, dims), 10, []);
+        return performance.now() - s;
+      };
+      // One unmeasured pass over the same queries first (the store SQL's too).
+      for (let q = 10; q < queries + 10; q++) {
+        await post(pool, `/collections/${name}/search`, query(q, mode));
+        if (mode === 'vector') await sqlAfter(q);
+      }
+      for (let q = 10; q < queries + 10; q++) {
         const s = performance.now();
         await post(pool, `/collections/${name}/search`, query(q, mode));
         ms.push(performance.now() - s);
         const timing = serverTiming();
         own.push(timing.ballast);
         upstreamMs.push(timing.upstream);
+        if (mode === 'vector') sql.push(await sqlAfter(q));
       }
       row.modes[mode] = { c1: sortNum(ms), c1Own: sortNum(own), c1Upstream: sortNum(upstreamMs) };
+      if (mode === 'vector') row.storeSql = sortNum(sql);
     }
+    // The pg server takes 4 connections, all ballast's at c=16; the embedded copy is not needed again.
+    await storeDirect.close();
+    storeDirect = undefined;
     // The same query texts embedded by the upstream directly: its part of a vector search.
     const direct = new Pool(upstream.origin, { connections: 1 });
     const embedMs = [];
@@ -229,22 +298,18 @@ async function runOne(backend, n, dims, upstream) {
     }
     row.recall = hits / (RECALL_QUERIES * 10);
   } finally {
+    await storeDirect?.close().catch(() => undefined);
     await pool.close();
     await stopChild(bal.cp);
   }
 
   // the same SQL straight to the store
   if (backend === 'pg') {
-    row.storeSql = await storeSqlLatencies(async () => new pg.Pool({ connectionString: pgServer.url, max: 1 }), name, n, dims);
+    row.storeSqlAlone = await storeSqlLatencies(async () => new pg.Pool({ connectionString: pgServer.url, max: 1 }), name, n, dims);
     await stopChild(pgServer.cp);
   } else {
     const db = await PGlite.create({ dataDir: env.DATA_DIR, extensions: { vector: pgvectorExtension } });
-    class DirectClient extends pg.Client {
-      constructor(config) {
-        super({ ...config, connection: new PglitePgConnection({ pglite: db }) });
-      }
-    }
-    row.storeSql = await storeSqlLatencies(async () => new pg.Pool({ Client: DirectClient, max: 1 }), name, n, dims);
+    row.storeSqlAlone = await storeSqlLatencies(() => pgliteDirectPool(db), name, n, dims);
     await db.close();
   }
   return row;
@@ -261,14 +326,14 @@ export async function runRetrieval() {
         console.log(`retrieval: ${backend} ${n} x ${dims}`);
         const row = await runOne(backend, n, dims, upstream);
         rows.push(row);
-        console.log(JSON.stringify({ ...row, embedDirect: { p50: percentile(row.embedDirect, 50), p99: percentile(row.embedDirect, 99) }, modes: Object.fromEntries(Object.entries(row.modes).map(([m, v]) => [m, { c1p50: percentile(v.c1, 50), c1p99: percentile(v.c1, 99), ownP50: percentile(v.c1Own, 50), upstreamP50: percentile(v.c1Upstream, 50), c16p50: percentile(v.c16, 50), c16p99: percentile(v.c16, 99), rps: v.rps }])), storeSql: { p50: percentile(row.storeSql, 50), p99: percentile(row.storeSql, 99) } }));
+        console.log(JSON.stringify({ ...row, embedDirect: { p50: percentile(row.embedDirect, 50), p99: percentile(row.embedDirect, 99) }, modes: Object.fromEntries(Object.entries(row.modes).map(([m, v]) => [m, { c1p50: percentile(v.c1, 50), c1p99: percentile(v.c1, 99), ownP50: percentile(v.c1Own, 50), upstreamP50: percentile(v.c1Upstream, 50), c16p50: percentile(v.c16, 50), c16p99: percentile(v.c16, 99), rps: v.rps }])), storeSql: { p50: percentile(row.storeSql, 50), p99: percentile(row.storeSql, 99) }, storeSqlAlone: { p50: percentile(row.storeSqlAlone, 50), p99: percentile(row.storeSqlAlone, 99) } }));
       }
     }
   } finally {
     await stopChild(upstream.cp);
   }
   const table = mdTable(
-    ['store', 'chunks x dims', 'ingest chunks/s', 'mode', 'c=1 p50 / p99 ms', 'c=1 p50 ballast own / upstream ms', 'c=16 p50 / p99 ms', 'c=16 req/s', 'store SQL c=1 p50 / p99 ms', 'upstream embed direct p50 / p99 ms', 'recall@10', '/health p99 ingest / search ms', 'RSS MiB'],
+    ['store', 'chunks x dims', 'ingest chunks/s', 'mode', 'c=1 p50 / p99 ms', 'c=1 p50 ballast own / upstream ms', 'c=16 p50 / p99 ms', 'c=16 req/s', 'store SQL c=1 p50 / p99 ms: interleaved · alone after', 'upstream embed direct p50 / p99 ms', 'recall@10', '/health p99 ingest / search ms', 'RSS MiB'],
     rows.flatMap((r) =>
       MODES.map((mode, i) => [
         i === 0 ? r.backend : '',
@@ -279,7 +344,7 @@ export async function runRetrieval() {
         `${f2(percentile(r.modes[mode].c1Own, 50))} / ${f2(percentile(r.modes[mode].c1Upstream, 50))}`,
         `${f2(percentile(r.modes[mode].c16, 50))} / ${f2(percentile(r.modes[mode].c16, 99))}`,
         f1(r.modes[mode].rps),
-        mode === 'vector' ? `${f2(percentile(r.storeSql, 50))} / ${f2(percentile(r.storeSql, 99))}` : '',
+        mode === 'vector' ? `${f2(percentile(r.storeSql, 50))} / ${f2(percentile(r.storeSql, 99))} · ${f2(percentile(r.storeSqlAlone, 50))} / ${f2(percentile(r.storeSqlAlone, 99))}` : '',
         mode === 'vector' ? `${f2(percentile(r.embedDirect, 50))} / ${f2(percentile(r.embedDirect, 99))}` : '',
         mode === 'vector' ? f2(r.recall) : '',
         i === 0 ? `${f1(r.healthIngestP99)} / ${f1(r.healthSearchP99)}` : '',
@@ -296,7 +361,7 @@ export async function runRetrieval() {
   const ratios = rows
     .map((r) => `${r.backend} ${r.n}x${r.dims}: ${f2(percentile(r.modes.vector.c1, 99) / percentile(r.storeSql, 99))}x (p50 ${f2(percentile(r.modes.vector.c1, 50) / percentile(r.storeSql, 50))}x)`)
     .join('; ');
-  const markdown = `${table}\n\nvector c=1 p99 / store SQL c=1 p99 (and p50 / p50): ${ratios}. ef_search ${EF_SEARCH}, m 16, ef_construction 64; ${DOCS_PER_CALL} documents per ingest call, ${INGEST_CONCURRENCY} in flight; embeddings cache off.\n`;
+  const markdown = `${table}\n\nvector c=1 p99 / interleaved store SQL c=1 p99 (and p50 / p50), ${C1_VECTOR_QUERIES} samples each: ${ratios}. ef_search ${EF_SEARCH}, m 16, ef_construction 64; ${DOCS_PER_CALL} documents per ingest call, ${INGEST_CONCURRENCY} in flight; embeddings cache off.\n`;
   return { markdown, problems, data: rows };
 }
 

@@ -9,7 +9,11 @@
 //   c=16    C16_SECONDS per mode, /health probed every 10 ms from a worker thread, p99 per mode
 // PROFILE=c1 or c16 sends ballast SIGWINCH before and after each mode of that phase (see loop-stall-profile-preload.mjs); C1=0 skips c=1.
 // BALLAST_ARGS adds Node flags to ballast (`--cpu-prof --cpu-prof-dir=/tmp/p`, `--import <preload>`),
-// BALLAST_ENV adds JSON to its environment (e.g. '{"EMBEDDINGS_COALESCE_MS":"0"}'). One JSON line out.
+// BALLAST_ENV adds JSON to its environment (e.g. '{"EMBEDDINGS_COALESCE_MS":"0"}'; the preload's PROF_OUT goes there too). One JSON line out.
+// WARM=1 gives c=1 an unmeasured pass over the same queries first. INTERLEAVE=1 (data already ingested) times the
+// same SQL straight to the store after each c=1 vector search (pg: the same server; embedded: a copy of DATA_DIR
+// opened here), so both see the same moments of the machine. DUMP=<prefix> writes each c=1 mode's samples in order
+// (total, ballast's own and upstream ms, the interleaved store SQL) to <prefix>-<mode>.json.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -54,6 +58,31 @@ if (backend === 'pg') {
   storeUrl = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   Object.assign(env, { DATABASE_URL: storeUrl, DATABASE_POOL_MAX: '4' });
 } else env.DATA_DIR = path.join(DATA, 'embedded');
+// INTERLEAVE=1: each c=1 vector search through HTTP is followed by the same SQL straight to the store (pg: the
+// same server; embedded: a copy of DATA_DIR opened in this process), so both see the same moment of the machine.
+let interleaved;
+if (process.env.INTERLEAVE === '1' && ingested) {
+  let directPool;
+  if (backend === 'pg') directPool = new pg.Pool({ connectionString: storeUrl, max: 1 });
+  else {
+    const copy = path.join(DATA, 'embedded-copy');
+    fs.rmSync(copy, { recursive: true, force: true });
+    fs.cpSync(env.DATA_DIR, copy, { recursive: true });
+    fs.rmSync(path.join(copy, 'ballast.lock'), { force: true });
+    const db = await PGlite.create({ dataDir: copy, extensions: { vector: pgvectorExtension } });
+    class CopyClient extends pg.Client {
+      constructor(config) {
+        super({ ...config, connection: new PglitePgConnection({ pglite: db }) });
+      }
+    }
+    directPool = new pg.Pool({ Client: CopyClient, max: 1 });
+  }
+  await directPool.query(`SET hnsw.ef_search = ${EF_SEARCH}`);
+  await directPool.query('SET hnsw.iterative_scan = strict_order');
+  const { PgVectorStore } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'pg-vector.store.js')).href);
+  const adapter = new PgVectorStore({ pool: async () => directPool }, { m: 16, efConstruction: 64 });
+  interleaved = { adapter, collection: await adapter.findCollection(`bench-${N}-${DIMS}`), ms: [] };
+}
 const bal = await lib.startBallast('undici', upstream.origin, { name: `ballast-${backend}`, env, nodeArgs });
 const pool = new Pool(bal.origin, { connections: 16, keepAliveTimeout: 60_000 });
 const post = async (to, p, body) => {
@@ -96,6 +125,13 @@ for (const mode of process.env.C1 === '0' ? [] : MODES) {
   const ms = [];
   const own = [];
   const upstreamMs = [];
+  // WARM=1: one unmeasured pass over the same queries first (HTTP and, with INTERLEAVE, the store), as the benchmark does.
+  if (process.env.WARM === '1') {
+    for (let q = 0; q < QUERIES; q++) {
+      await post(pool, `/collections/${name}/search`, query(q, mode));
+      if (interleaved && mode === 'vector') await interleaved.adapter.searchVector(interleaved.collection, `[${Array.from(vectorFor('q', q, N, DIMS), (x) => x.toFixed(6)).join(',')}]`, 10, []);
+    }
+  }
   for (let q = 0; q < QUERIES; q++) {
     const t0 = performance.now();
     await post(pool, `/collections/${name}/search`, query(q, mode));
@@ -103,9 +139,17 @@ for (const mode of process.env.C1 === '0' ? [] : MODES) {
     const t = timing();
     own.push(t.ballast);
     upstreamMs.push(t.upstream);
+    if (interleaved && mode === 'vector') {
+      const literal = `[${Array.from(vectorFor('q', q, N, DIMS), (x) => x.toFixed(6)).join(',')}]`;
+      const s0 = performance.now();
+      await interleaved.adapter.searchVector(interleaved.collection, literal, 10, []);
+      interleaved.ms.push(performance.now() - s0);
+    }
   }
+  if (interleaved && mode === 'vector') out.c1.interleavedStoreSql = summary(interleaved.ms);
   mark('c1');
-  out.c1[mode] = { ...summary(ms), ownP50: summary(own).p50, upstreamP50: summary(upstreamMs).p50 };
+  out.c1[mode] = { ...summary(ms), ownP50: summary(own).p50, ownP99: summary(own).p99, upstreamP50: summary(upstreamMs).p50, upstreamP99: summary(upstreamMs).p99 };
+  if (process.env.DUMP) fs.writeFileSync(`${process.env.DUMP}-${mode}.json`, JSON.stringify({ ms, own, upstream: upstreamMs, storeSql: mode === 'vector' ? interleaved?.ms : undefined }));
 }
 // the query's embedding, asked of the upstream directly (same texts, one per request)
 const up = new Pool(upstream.origin, { connections: 1 });
