@@ -211,7 +211,6 @@ export class VectorArena {
       link(current, piece);
       current.liveBytes += size;
       piece.bytes = bytes;
-      piece.segment = current;
       piece.tenant.moved(piece, bytes);
       piece = following;
     }

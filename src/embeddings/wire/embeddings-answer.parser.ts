@@ -159,29 +159,24 @@ let decoded = Buffer.allocUnsafeSlow(16 * 1024);
  * of the CPU of a base64 call (an 8 KB string made and decoded per vector), where a relay reads none.
  */
 function fromBase64(body: Buffer, span: Span, position: number, tokens: number | undefined, first: boolean): StoredVector {
-  if (!first) {
-    const length = span.end - span.start;
-    const padding = length === 0 ? 0 : body[span.end - 1] !== 0x3d ? 0 : body[span.end - 2] === 0x3d ? 2 : 1;
-    const bytes = (length / 4) * 3 - padding;
-    if (length === 0 || length % 4 !== 0 || bytes % 4 !== 0) {
-      throw malformedUpstreamResponse(`data[${position}].embedding is not base64 of float32 values`);
-    }
-    return StoredVector.fromBase64Text(body.subarray(span.start, span.end), bytes / 4, tokens);
-  }
-  const text = body.toString('latin1', span.start, span.end);
-  const room = Math.ceil(text.length / 4) * 3;
-  if (decoded.length < room) decoded = Buffer.allocUnsafeSlow(room);
-  const written = decoded.write(text, 0, 'base64');
-  // A character outside the alphabet is skipped by the decoder, so the length tells.
-  const expected = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
-  if (written === 0 || written % 4 !== 0 || text.length % 4 !== 0 || written !== expected) {
+  const length = span.end - span.start;
+  const padding = length === 0 ? 0 : body[span.end - 1] !== 0x3d ? 0 : body[span.end - 2] === 0x3d ? 2 : 1;
+  const bytes = (length / 4) * 3 - padding;
+  if (length === 0 || length % 4 !== 0 || bytes % 4 !== 0) {
     throw malformedUpstreamResponse(`data[${position}].embedding is not base64 of float32 values`);
   }
-  if (!allFinite(new Float32Array(decoded.buffer, decoded.byteOffset, written / 4))) {
-    throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
+  if (first) {
+    if (decoded.length < bytes + padding) decoded = Buffer.allocUnsafeSlow(bytes + padding);
+    // A character outside the alphabet is skipped by the decoder, so the length tells.
+    if (decoded.write(body.toString('latin1', span.start, span.end), 0, 'base64') !== bytes) {
+      throw malformedUpstreamResponse(`data[${position}].embedding is not base64 of float32 values`);
+    }
+    if (!allFinite(new Float32Array(decoded.buffer, decoded.byteOffset, bytes / 4))) {
+      throw malformedUpstreamResponse(`data[${position}].embedding holds a value that is not a finite number`);
+    }
   }
-  // Checked by decoding; what is kept is the upstream's own text (a base64 answer is a copy of it).
-  return StoredVector.fromBase64Text(body.subarray(span.start, span.end), written / 4, tokens);
+  // What is kept is the upstream's own text (a base64 answer is a copy of it).
+  return StoredVector.fromBase64Text(body.subarray(span.start, span.end), bytes / 4, tokens);
 }
 
 /**
