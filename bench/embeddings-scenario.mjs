@@ -39,8 +39,8 @@ export const EMB_CFG = QUICK
 /** ballast's embeddings settings for the scenario (all = the documented defaults, except where a row overrides). */
 const BALLAST_EMB_ENV = {
   EMBEDDING_MODEL: 'text-embedding-3-small',
-  EMBEDDINGS_BATCH_SIZE: '256',
-  EMBEDDINGS_CONCURRENCY: '4',
+  EMBEDDINGS_BATCH_SIZE: '64',
+  EMBEDDINGS_CONCURRENCY: '16',
   EMBEDDINGS_CACHE_SIZE: '10000',
   EMBEDDINGS_COALESCE_MS: '2',
 };

@@ -6,7 +6,8 @@
 // --perf-basic-prof-only-functions), PROFILE_WAIT=1 (print ballast's pid, for `perf record -p`),
 // WARM_CALLS (uncached calls per build before the rounds, default 1700: past the cache's fill), KEEP_LOG=<file> (copy ballast's log there at the end, e.g. the --trace-gc lines), ENTRIES (more
 // builds to interleave beside dist/main.js, comma-separated, e.g. .variants/base/dist/main.js, or
-// 'dist/main.js|--max-semi-space-size=64 --single-threaded-gc' for the same build under other flags).
+// 'dist/main.js|--max-semi-space-size=64 --single-threaded-gc' for the same build under other flags, or
+// 'dist/main.js||{"EMBEDDINGS_BATCH_SIZE":"64";"EMBEDDINGS_CONCURRENCY":"16"}' under more env (JSON, ';' for ',').
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
@@ -48,9 +49,10 @@ const entries = ['dist/main.js', ...(process.env.ENTRIES ? process.env.ENTRIES.s
 const builds = [];
 for (const spec of entries) {
   // `path` or `path|node flags` (the same build under other flags).
-  const [entry, flags] = spec.split('|');
-  const args = flags === undefined ? nodeArgs : flags.split(' ').filter(Boolean);
-  builds.push({ entry: spec, bal: await startBallast('undici', fast.origin, { name: `b ${spec}`, entry, nodeArgs: args, env: { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BALLAST_ENV ?? '{}') } }) });
+  const [entry, flags, envJson] = spec.split('|');
+  const args = flags === undefined || flags === '' ? nodeArgs : flags.split(' ').filter(Boolean);
+  const env = { LOG_LEVEL: 'warn', ...JSON.parse(process.env.BALLAST_ENV ?? '{}'), ...JSON.parse((envJson ?? '{}').replaceAll(';', ',')) };
+  builds.push({ entry: spec, bal: await startBallast('undici', fast.origin, { name: `b ${spec}`, entry, nodeArgs: args, env }) });
 }
 const bal = builds[0].bal;
 if (process.env.PROFILE_WAIT) { console.log('ballast pid', bal.cp.pid, 'origin', bal.origin); }

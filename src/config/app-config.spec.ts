@@ -86,8 +86,8 @@ describe(AppConfig.name, () => {
     expect(config.chat).toEqual({ defaultModel: 'm', heartbeatMs: 60 });
     expect(config.embeddings).toEqual({
       defaultModel: 'text-embedding-3-small',
-      batchSize: 256,
-      concurrency: 4,
+      batchSize: 64,
+      concurrency: 16,
       maxInputs: 2048,
       maxTextChars: 32_768,
       cacheSize: 100_000,

@@ -94,6 +94,8 @@ export class AppConfig {
     poolMax: number;
     /** Absolute. */
     dataDir: string;
+    /** Niceness of the embedded store's worker thread. */
+    storeNice: number;
     statementTimeoutMs: number;
     maxDocuments: number;
     chunkSize: number;
@@ -191,6 +193,7 @@ export class AppConfig {
       databaseUrl: env.DATABASE_URL || undefined,
       poolMax: env.DATABASE_POOL_MAX,
       dataDir: fromPackageRoot(env.DATA_DIR),
+      storeNice: env.RETRIEVAL_STORE_NICE,
       statementTimeoutMs: env.RETRIEVAL_STATEMENT_TIMEOUT_MS,
       maxDocuments: env.RETRIEVAL_MAX_DOCUMENTS,
       chunkSize: env.RETRIEVAL_CHUNK_SIZE,

@@ -176,11 +176,18 @@ export class EnvironmentSchema {
   @IsString() @MinLength(1) @trimmed()
   EMBEDDING_MODEL: string = 'text-embedding-3-small';
 
+  /**
+   * Most inputs per upstream embeddings request. 64 rather than more: against a fast upstream a
+   * 64-text batch costs ballast ~15 % less CPU per text than a 256-text one (its 0.5 MB answer is
+   * read, cached and answered while still in the CPU's caches, a 2 MB one is not), and a call of 64
+   * texts or more leaves at once instead of after EMBEDDINGS_COALESCE_MS (docs/benchmarks.md).
+   */
   @IsInt() @Min(1) @Max(2048)
-  EMBEDDINGS_BATCH_SIZE: number = 256;
+  EMBEDDINGS_BATCH_SIZE: number = 64;
 
+  /** Most embeddings requests in flight to the upstream: with the batch size, 1,024 texts at once. */
   @IsInt() @Min(1) @Max(256)
-  EMBEDDINGS_CONCURRENCY: number = 4;
+  EMBEDDINGS_CONCURRENCY: number = 16;
 
   @IsInt() @Min(1) @Max(100_000)
   EMBEDDINGS_MAX_INPUTS: number = 2048;
@@ -227,6 +234,14 @@ export class EnvironmentSchema {
   /** The embedded store's directory (relative to the package root); locked to one process. */
   @IsString() @MinLength(1) @trimmed()
   DATA_DIR: string = './data';
+
+  /**
+   * Scheduling niceness of the embedded store's worker thread (0 = the event loop's, 19 = lowest):
+   * with cores short (an index build, a burst of searches), the kernel runs the event loop first, so
+   * other routes and probes stay fast. As CLASSIFIER_NICE; raising priority is not offered.
+   */
+  @IsInt() @Min(0) @Max(19)
+  RETRIEVAL_STORE_NICE: number = 10;
 
   /** Longest a retrieval query or write may run in the store (ms), SQL statement_timeout. */
   @IsInt() @Min(100) @Max(3_600_000)

@@ -3,8 +3,8 @@
  * of texts. Runs in its own thread, so inference never blocks the server's event loop.
  */
 import { env, pipeline, type TextClassificationPipeline } from '@huggingface/transformers';
-import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
+import { lowerPriority } from '../common/scheduling/lower-priority.js';
 import type { Classification, ClassifierTask, ClassifierWorkerData, LoadedModel, ModelCandidate, ModelFailure } from './classifier.protocol.js';
 import { NO_MODEL_PREFIX } from './classifier.protocol.js';
 
@@ -18,20 +18,6 @@ lowerPriority(data.nice);
 const loading: Promise<Ready> = load(data);
 // Whoever asks first gets the failure; until then it must not count as unhandled.
 loading.catch(() => undefined);
-
-/**
- * Lowers this thread's scheduling priority (on Linux niceness is per thread: pid 0 is the calling
- * thread, and threads onnxruntime starts from here inherit it). The event loop keeps the default,
- * so when cores are short the kernel runs it first. Where this is refused, the worker runs as is.
- */
-function lowerPriority(nice: number): void {
-  if (nice <= 0) return;
-  try {
-    setPriority(0, nice);
-  } catch {
-    // Not permitted or not supported here: same priority as the event loop.
-  }
-}
 
 async function load({ candidates, loadLock }: ClassifierWorkerData): Promise<Ready> {
   if (candidates.some((c) => c.allowRemote)) await takeTurn(loadLock);

@@ -1,10 +1,11 @@
 import request from 'supertest';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClassifierPool } from '../../src/local-model/classifier.pool.js';
 import { ClassifierService } from '../../src/local-model/classifier.service.js';
 import { startTestApp, TestApp } from '../support/test-app.js';
+import { threadNiceness } from '../support/thread-niceness.js';
 
 const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'models');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,14 +27,6 @@ async function untilReady(t: TestApp, timeoutMs = 20_000): Promise<request.Respo
     if (res.status === 200 || res.body?.details?.model?.state === 'unavailable' || Date.now() > deadline) return res;
     await sleep(50);
   }
-}
-
-/** Niceness of every thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
-function threadNiceness(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  });
 }
 
 describe('POST /classify with the fixture model', () => {

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AppConfig } from '../../src/config/app-config.js';
 import { validateEnvironment } from '../../src/config/environment.loader.js';
@@ -12,6 +12,7 @@ import { indexName, PgVectorStore } from '../../src/retrieval/store/pg-vector.st
 import { StoreConnection } from '../../src/retrieval/store/store-connection.js';
 import type { CollectionRecord, DocumentWrite } from '../../src/retrieval/store/vector-store.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { threadNiceness } from '../support/thread-niceness.js';
 
 jest.setTimeout(120_000);
 
@@ -288,6 +289,26 @@ describe('VectorStore: the embedded data directory is locked to one owner', () =
     await expect(second.pool()).resolves.toBeDefined();
     await second.onApplicationShutdown();
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("VectorStore: the embedded store's worker yields the CPU to the event loop", () => {
+  it('runs its thread at RETRIEVAL_STORE_NICE, the event loop at its own priority', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-nice-'));
+    const before = threadNiceness();
+    const mine = getPriority();
+    const connection = new StoreConnection(new AppConfig(validateEnvironment({ DATA_DIR: dir, RETRIEVAL_STORE_NICE: '13' })));
+    connection.onModuleInit();
+    try {
+      await connection.pool();
+      // 13 is used by nothing else here: one new thread has it, and this (the main) thread kept its own.
+      expect(before).not.toContain(13);
+      expect(threadNiceness().filter((n) => n === 13)).toHaveLength(1);
+      expect(getPriority()).toBe(mine);
+    } finally {
+      await connection.onApplicationShutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -77,7 +77,7 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
       // An idle client whose server went away: the next query reconnects; only log it.
       this.current.on('error', (error) => this.logger.warn(`vector store connection lost: ${error.message}`));
     } else {
-      this.embedded = new EmbeddedPostgres(dataDir, { onExit: (reason) => this.embeddedExited(reason) });
+      this.embedded = new EmbeddedPostgres(dataDir, { onExit: (reason) => this.embeddedExited(reason), nice: this.config.retrieval.storeNice });
     }
     // Locking DATA_DIR happens here, synchronously: a second process fails its start-up with the reason.
     this.open();

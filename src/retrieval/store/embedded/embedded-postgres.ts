@@ -45,6 +45,7 @@ export class EmbeddedPostgres {
 
   private readonly onExit: (reason: string) => void;
   private readonly workerFile: string;
+  private readonly nice: number;
 
   constructor(
     private readonly dataDir: string,
@@ -53,10 +54,13 @@ export class EmbeddedPostgres {
       onExit?: (reason: string) => void;
       /** The worker's script (tests give one that can be made to crash). */
       workerFile?: string;
+      /** Niceness of the worker's thread (0 = the event loop's). */
+      nice?: number;
     } = {},
   ) {
     this.onExit = options.onExit ?? (() => undefined);
     this.workerFile = options.workerFile ?? EMBEDDED_WORKER_FILE;
+    this.nice = options.nice ?? 0;
     this.lock = new DataDirLock(dataDir);
     const exchange = (bytes: Buffer, owned: boolean): Promise<BackendMessage[]> => this.exchange(bytes, owned);
     const ready = (): Promise<void> => this.ready;
@@ -73,7 +77,7 @@ export class EmbeddedPostgres {
     this.lock.acquire();
     if (this.worker) return this.ready;
     this.exitReason = undefined;
-    const workerData: EmbeddedWorkerData = { dataDir: this.dataDir };
+    const workerData: EmbeddedWorkerData = { dataDir: this.dataDir, nice: this.nice };
     const worker = new Worker(this.workerFile, { workerData });
     this.worker = worker;
     let failure: string | undefined;

@@ -1,11 +1,14 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerPriority } from '../../../common/scheduling/lower-priority.js';
 import type { EmbeddedReply, EmbeddedRequest, EmbeddedWorkerData, WireMessage } from './embedded-postgres.protocol.js';
 
 // PGlite computes on the thread that calls it (WASM): this worker owns it so the event loop never waits on SQL.
 const port = parentPort!;
-const { dataDir } = workerData as EmbeddedWorkerData;
+const { dataDir, nice } = workerData as EmbeddedWorkerData;
+// Below the event loop's priority (RETRIEVAL_STORE_NICE): a busy store never takes the core the API needs.
+lowerPriority(nice ?? 0);
 const post = (reply: EmbeddedReply): void => port.postMessage(reply);
 
 /** pg-protocol messages are class instances (errors are Error subclasses): copy their own fields, message included. */
