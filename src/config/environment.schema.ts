@@ -177,10 +177,12 @@ export class EnvironmentSchema {
   EMBEDDING_MODEL: string = 'text-embedding-3-small';
 
   /**
-   * Most inputs per upstream embeddings request. 64 rather than more: against a fast upstream a
-   * 64-text batch costs ballast ~15 % less CPU per text than a 256-text one (its 0.5 MB answer is
-   * read, cached and answered while still in the CPU's caches, a 2 MB one is not), and a call of 64
-   * texts or more leaves at once instead of after EMBEDDINGS_COALESCE_MS (docs/benchmarks.md).
+   * Most inputs per upstream embeddings request. 64 rather than more: against a fast upstream,
+   * 64-text batches cost ballast ~15 % less CPU per text than 256-text ones, measured
+   * (bench/experiments/emb-uncached.mjs; likely memory locality: a 1536-dim answer of 0.5 MB rather
+   * than 2 MB is concatenated, cached and answered in one go), and a call of 64 texts or more leaves
+   * at once instead of after EMBEDDINGS_COALESCE_MS. Against a remote API, more requests of fewer
+   * texts each; raise it for an upstream that limits requests rather than tokens.
    */
   @IsInt() @Min(1) @Max(2048)
   EMBEDDINGS_BATCH_SIZE: number = 64;
