@@ -238,12 +238,14 @@ export class EnvironmentSchema {
   DATA_DIR: string = './data';
 
   /**
-   * Scheduling niceness of the embedded store's worker thread (0 = the event loop's, 19 = lowest):
-   * with cores short (an index build, a burst of searches), the kernel runs the event loop first, so
-   * other routes and probes stay fast. As CLASSIFIER_NICE; raising priority is not offered.
+   * Scheduling niceness of the embedded store's worker thread (0 = the event loop's, 19 = lowest).
+   * Raised, the kernel runs the event loop first when cores are short, so other routes and probes
+   * stay fast during an index build or a burst of searches, but searches queue behind everything
+   * else: at 10, c=16 vector search on 2 cores served ~19 % fewer requests with a 3x p99, for a
+   * /health p99 of 9-15 ms instead of 13-22 (docs/benchmarks.md, "Retrieval"). Hence 0 by default.
    */
   @IsInt() @Min(0) @Max(19)
-  RETRIEVAL_STORE_NICE: number = 10;
+  RETRIEVAL_STORE_NICE: number = 0;
 
   /** Longest a retrieval query or write may run in the store (ms), SQL statement_timeout. */
   @IsInt() @Min(100) @Max(3_600_000)

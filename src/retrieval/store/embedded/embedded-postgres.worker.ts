@@ -7,7 +7,7 @@ import type { EmbeddedReply, EmbeddedRequest, EmbeddedWorkerData, WireMessage } 
 // PGlite computes on the thread that calls it (WASM): this worker owns it so the event loop never waits on SQL.
 const port = parentPort!;
 const { dataDir, nice } = workerData as EmbeddedWorkerData;
-// Below the event loop's priority (RETRIEVAL_STORE_NICE): a busy store never takes the core the API needs.
+// At RETRIEVAL_STORE_NICE (default 0, the event loop's): raised, a busy store yields the core to the API.
 lowerPriority(nice ?? 0);
 const post = (reply: EmbeddedReply): void => port.postMessage(reply);
 
