@@ -179,7 +179,7 @@ export class EnvironmentSchema {
   /**
    * Most inputs per upstream embeddings request. 64 rather than more: against a fast upstream,
    * 64-text batches cost ballast ~15 % less CPU per text than 256-text ones, measured
-   * (bench/experiments/emb-uncached.mjs; likely memory locality: a 1536-dim answer of 0.5 MB rather
+   * (docs/benchmarks.md, "Embeddings at wire speed"; likely memory locality: a 1536-dim answer of 0.5 MB rather
    * than 2 MB is concatenated, cached and answered in one go), and a call of 64 texts or more leaves
    * at once instead of after EMBEDDINGS_COALESCE_MS. Against a remote API, more requests of fewer
    * texts each; raise it for an upstream that limits requests rather than tokens.
@@ -242,7 +242,7 @@ export class EnvironmentSchema {
    * Raised, the kernel runs the event loop first when cores are short, so other routes and probes
    * stay fast during an index build or a burst of searches, but searches queue behind everything
    * else: at 10, c=16 vector search on 2 cores served ~19 % fewer requests with a 3x p99, for a
-   * /health p99 of 9-15 ms instead of 13-22 (docs/benchmarks.md, "Retrieval"). Hence 0 by default.
+   * /health p99 of 9-15 ms instead of 13-22 (docs/benchmarks.md, "Tried and not kept"). Hence 0 by default.
    */
   @IsInt() @Min(0) @Max(19)
   RETRIEVAL_STORE_NICE: number = 0;
