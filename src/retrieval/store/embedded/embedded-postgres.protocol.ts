@@ -1,8 +1,8 @@
 /** Messages between EmbeddedPostgres (main thread) and the worker that owns PGlite. */
 export interface EmbeddedWorkerData {
   dataDir: string;
-  /** Niceness the worker gives its own thread (RETRIEVAL_STORE_NICE); absent = the event loop's. */
-  nice?: number;
+  /** Niceness the worker gives its own thread (RETRIEVAL_STORE_NICE; 0 = the event loop's). */
+  nice: number;
 }
 
 export type EmbeddedRequest = { id: number; op: 'exec'; bytes: Uint8Array } | { id: number; op: 'close' };

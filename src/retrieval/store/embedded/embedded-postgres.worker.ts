@@ -8,7 +8,7 @@ import type { EmbeddedReply, EmbeddedRequest, EmbeddedWorkerData, WireMessage } 
 const port = parentPort!;
 const { dataDir, nice } = workerData as EmbeddedWorkerData;
 // At RETRIEVAL_STORE_NICE (default 0, the event loop's): raised, a busy store yields the core to the API.
-lowerPriority(nice ?? 0);
+lowerPriority(nice);
 const post = (reply: EmbeddedReply): void => port.postMessage(reply);
 
 /** pg-protocol messages are class instances (errors are Error subclasses): copy their own fields, message included. */
