@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type pg from 'pg';
 import { AppConfig } from '../../src/config/app-config.js';
 import { validateEnvironment } from '../../src/config/environment.loader.js';
 import { EmbeddedPostgres } from '../../src/retrieval/store/embedded/embedded-postgres.js';
@@ -53,6 +54,12 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
 
   it('runs migrations idempotently: a second run applies nothing', async () => {
     await expect(runMigrations(await connection.pool())).resolves.toEqual([]);
+  });
+
+  it('keeps the text index without a pending list, so text search never reads through one', async () => {
+    const pool = await connection.pool();
+    const index = await pool.query<{ options: string[] }>(`SELECT reloptions AS options FROM pg_class WHERE relname = 'retrieval_chunks_tsv'`);
+    expect(index.rows[0].options).toContain('fastupdate=off');
   });
 
   it('creates, lists, reads and refuses a duplicate collection', async () => {
@@ -309,6 +316,83 @@ describe("VectorStore: the embedded store's worker yields the CPU to the event l
       await connection.onApplicationShutdown();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("VectorStore: the embedded store's planner statistics (PGlite has no autovacuum)", () => {
+  const textDocs = (from: number, count: number): DocumentWrite[] => Array.from({ length: count }, (_, i) => doc(`d${from + i}`, [[`page ${from + i} about refunds`, null]]));
+  const chunkTuples = async (pool: pg.Pool): Promise<number> =>
+    (await pool.query<{ tuples: number }>(`SELECT reltuples::float8 AS tuples FROM pg_class WHERE relname = 'retrieval_chunks'`)).rows[0].tuples;
+
+  it('analyzes once enough chunk rows changed, not before; a failed ANALYZE only warns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-stats-'));
+    const config = new AppConfig(validateEnvironment({ DATA_DIR: dir }));
+    const connection = new StoreConnection(config);
+    connection.onModuleInit();
+    const store = new PgVectorStore(connection, config.retrieval.hnsw);
+    try {
+      const pool = await connection.pool();
+      const collection = await store.createCollection({ name: 'stats', model: null, dimensions: null, metadata: {} });
+      await store.upsertDocuments(collection, textDocs(0, 300), null);
+      await connection.embeddedStatistics!.settled;
+      // Never analyzed: PostgreSQL's "no statistics" (-1).
+      expect(await chunkTuples(pool)).toBe(-1);
+      // 150 re-written (deleted and inserted) and 300 more: 900 changes in all, over the 500 needed.
+      await store.upsertDocuments(collection, [...textDocs(0, 150), ...textDocs(300, 300)], null);
+      await connection.embeddedStatistics!.settled;
+      expect(await chunkTuples(pool)).toBe(600);
+      // The next ANALYZE waits for 500 + a fifth of 600 = 620 changes: 619 are not enough, 620 are.
+      await store.upsertDocuments(collection, textDocs(600, 580), null);
+      for (let i = 0; i < 39; i++) await store.deleteDocument(collection.id, `d${i}`);
+      await connection.embeddedStatistics!.settled;
+      expect(await chunkTuples(pool)).toBe(600);
+      await store.deleteDocument(collection.id, 'd39');
+      await connection.embeddedStatistics!.settled;
+      expect(await chunkTuples(pool)).toBe(1140);
+
+      // The store gone while an ANALYZE is due: it fails with a warning, nothing is thrown, and the store comes back.
+      await connection.embeddedStore!.terminate();
+      connection.rowsChanged(10_000);
+      await expect(connection.embeddedStatistics!.settled).resolves.toBeUndefined();
+      await until(() => connection.state.state === 'up', 20_000, 'the worker restarted');
+      await expect(store.getCollection('stats')).resolves.toMatchObject({ documents: 1140, chunks: 1140 });
+    } finally {
+      await connection.onApplicationShutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('analyzes at start a store that holds rows never analyzed (written by an earlier version)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-stats-'));
+    const config = new AppConfig(validateEnvironment({ DATA_DIR: dir }));
+    const embedded = new EmbeddedPostgres(dir);
+    await embedded.start();
+    const direct = embedded.createPool({});
+    // A source that reports no writes: as before this version, nothing analyzes.
+    const unaware = new PgVectorStore({ pool: async () => direct }, config.retrieval.hnsw);
+    await runMigrations(direct);
+    const collection = await unaware.createCollection({ name: 'old', model: null, dimensions: null, metadata: {} });
+    await unaware.upsertDocuments(collection, textDocs(0, 40), null);
+    expect(await chunkTuples(direct)).toBe(-1);
+    await direct.end();
+    await embedded.close();
+
+    const connection = new StoreConnection(config);
+    connection.onModuleInit();
+    try {
+      const pool = await connection.pool();
+      await connection.embeddedStatistics!.settled;
+      expect(await chunkTuples(pool)).toBe(40);
+    } finally {
+      await connection.onApplicationShutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is not kept for a DATABASE_URL server (its autovacuum analyzes)', () => {
+    const connection = new StoreConnection(new AppConfig(validateEnvironment({ DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db' })));
+    expect(connection.embeddedStatistics).toBeUndefined();
+    expect(() => connection.rowsChanged(10_000)).not.toThrow();
   });
 });
 

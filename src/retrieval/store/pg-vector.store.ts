@@ -7,6 +7,8 @@ import { ChunkHit, CollectionRecord, CollectionStats, DocumentRecord, DocumentWr
 /** Where the adapter gets its pool: the store connection (which may be opening or down), or a test's own pool. */
 export interface PoolSource {
   pool(): Promise<pg.Pool>;
+  /** Told after each committed write how many chunk rows it inserted or deleted (the embedded store keeps its statistics). */
+  rowsChanged?(count: number): void;
 }
 
 export interface HnswSettings {
@@ -69,13 +71,21 @@ export class PgVectorStore extends VectorStore {
     return this.run(async (pool) => (await pool.query<CollectionRecord>(`SELECT ${COLLECTION_COLUMNS} FROM retrieval_collections WHERE name = $1`, [name])).rows[0]);
   }
 
-  deleteCollection(name: string): Promise<boolean> {
-    return this.transaction(async (client) => {
-      const deleted = await client.query<{ id: number }>('DELETE FROM retrieval_collections WHERE name = $1 RETURNING id::int AS id', [name]);
-      if (deleted.rowCount === 0) return false;
+  async deleteCollection(name: string): Promise<boolean> {
+    const chunks = await this.transaction(async (client) => {
+      // RETURNING sees the documents as they were: their rows go by cascade at the statement's end.
+      const deleted = await client.query<{ id: number; chunks: number }>(
+        `DELETE FROM retrieval_collections c WHERE name = $1
+         RETURNING id::int AS id, (SELECT coalesce(sum(d.chunk_count), 0)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS chunks`,
+        [name],
+      );
+      if (deleted.rowCount === 0) return undefined;
       await client.query(`DROP INDEX IF EXISTS ${indexName(deleted.rows[0].id)}`);
-      return true;
+      return deleted.rows[0].chunks;
     });
+    if (chunks === undefined) return false;
+    this.source.rowsChanged?.(chunks);
+    return true;
   }
 
   knownVectors(collectionId: number, hashes: string[]): Promise<Map<string, string>> {
@@ -90,8 +100,8 @@ export class PgVectorStore extends VectorStore {
     });
   }
 
-  upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<void> {
-    return this.transaction(async (client) => {
+  async upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<void> {
+    const changed = await this.transaction(async (client) => {
       // Locks the collection row: concurrent writers to one collection take turns, so dimensions are fixed once.
       const locked = await client.query<{ dimensions: number | null }>('SELECT dimensions FROM retrieval_collections WHERE id = $1 FOR UPDATE', [collection.id]);
       if (locked.rowCount === 0) throw new StoreUnavailableError(`Collection '${collection.name}' was deleted during the write`, 'collection_deleted');
@@ -105,7 +115,8 @@ export class PgVectorStore extends VectorStore {
         }
       }
       const ids = documents.map((d) => d.id);
-      await client.query('DELETE FROM retrieval_chunks WHERE collection_id = $1 AND document_id = ANY($2::text[])', [collection.id, ids]);
+      const removed = await client.query('DELETE FROM retrieval_chunks WHERE collection_id = $1 AND document_id = ANY($2::text[])', [collection.id, ids]);
+      let written = 0;
       await client.query(
         `INSERT INTO retrieval_documents (collection_id, id, metadata, chunk_count)
          SELECT $1, u.id, u.metadata::jsonb, u.chunks FROM unnest($2::text[], $3::text[], $4::int[]) AS u(id, metadata, chunks)
@@ -122,6 +133,7 @@ export class PgVectorStore extends VectorStore {
            FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(doc, chunk, text, hash, metadata, vector)`,
           [collection.id, rows.map((r) => r.doc), rows.map((r) => r.chunk), rows.map((r) => r.text), rows.map((r) => r.hash), rows.map((r) => r.metadata), rows.map((r) => r.vector)],
         );
+        written += rows.length;
         rows = [];
         chars = 0;
       };
@@ -134,7 +146,9 @@ export class PgVectorStore extends VectorStore {
         }
       }
       await flush();
+      return (removed.rowCount ?? 0) + written;
     });
+    this.source.rowsChanged?.(changed);
   }
 
   getDocument(collectionId: number, id: string): Promise<DocumentRecord | undefined> {
@@ -152,8 +166,13 @@ export class PgVectorStore extends VectorStore {
     });
   }
 
-  deleteDocument(collectionId: number, id: string): Promise<boolean> {
-    return this.run(async (pool) => ((await pool.query('DELETE FROM retrieval_documents WHERE collection_id = $1 AND id = $2', [collectionId, id])).rowCount ?? 0) > 0);
+  async deleteDocument(collectionId: number, id: string): Promise<boolean> {
+    const deleted = await this.run(async (pool) =>
+      pool.query<{ chunks: number }>('DELETE FROM retrieval_documents WHERE collection_id = $1 AND id = $2 RETURNING chunk_count AS chunks', [collectionId, id]),
+    );
+    if (deleted.rowCount === 0) return false;
+    this.source.rowsChanged?.(deleted.rows[0].chunks);
+    return true;
   }
 
   searchVector(collection: CollectionRecord, vector: string, topK: number, filter: MetadataFilter): Promise<ChunkHit[]> {

@@ -4,6 +4,7 @@ import { NotConfiguredError } from '../../common/errors/index.js';
 import { AppConfig } from '../../config/app-config.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
 import { EmbeddedPostgres } from './embedded/embedded-postgres.js';
+import { EmbeddedStatistics } from './embedded/embedded-statistics.js';
 import { runMigrations } from './migrations.js';
 import type { PoolSource } from './pg-vector.store.js';
 
@@ -40,6 +41,8 @@ const RESTART_STABLE_MS = 60_000;
 export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(StoreConnection.name);
   private embedded?: EmbeddedPostgres;
+  /** The embedded store's ANALYZE (PGlite has no autovacuum). */
+  private statistics?: EmbeddedStatistics;
   private current?: pg.Pool;
   private opening?: Promise<void>;
   private lastAttempt = 0;
@@ -78,6 +81,7 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
       this.current.on('error', (error) => this.logger.warn(`vector store connection lost: ${error.message}`));
     } else {
       this.embedded = new EmbeddedPostgres(dataDir, { onExit: (reason) => this.embeddedExited(reason), nice: this.config.retrieval.storeNice });
+      this.statistics = new EmbeddedStatistics(() => this.pool(), (message) => this.logger.warn(message));
     }
     // Locking DATA_DIR happens here, synchronously: a second process fails its start-up with the reason.
     this.open();
@@ -86,6 +90,16 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
   /** The embedded store, if that is the backend (tests end its worker to check recovery). */
   get embeddedStore(): EmbeddedPostgres | undefined {
     return this.embedded;
+  }
+
+  /** The embedded store's statistics keeper, if that is the backend (tests wait for its ANALYZE). */
+  get embeddedStatistics(): EmbeddedStatistics | undefined {
+    return this.statistics;
+  }
+
+  /** The adapter wrote or deleted `count` chunk rows: the embedded store may ANALYZE (a server's autovacuum does). */
+  rowsChanged(count: number): void {
+    this.statistics?.rowsChanged(count);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -118,6 +132,7 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
         if (this.embedded && !this.current) this.current = this.embedded.createPool({ onConnect: (client) => this.configureSession(client, true) });
         const applied = await runMigrations(this.current!);
         if (applied.length > 0) this.logger.log(`vector store migrated to version ${applied[applied.length - 1]}`);
+        await this.statistics?.opened(this.current!).catch((error: unknown) => this.logger.warn(`embedded store statistics not read: ${String(error)}`));
         this.status = 'up';
         this.reason = undefined;
         this.upSince = Date.now();
