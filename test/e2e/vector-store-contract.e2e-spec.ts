@@ -149,6 +149,39 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
       expect(known.get('a-0-alpha one')).toBe('[1,0,0,0]');
     });
 
+    it('rewrites only the chunk rows that changed: a re-sent document leaves its rows as they were', async () => {
+      const pool = await connection.pool();
+      // xmin: the transaction that wrote a row version; a row rewritten gets a new one.
+      const versions = async (): Promise<Record<number, string>> =>
+        Object.fromEntries(
+          (await pool.query<{ chunk: number; xmin: string }>(`SELECT chunk, xmin::text FROM retrieval_chunks WHERE collection_id = $1 AND document_id = 'r'`, [collection.id])).rows.map((r) => [r.chunk, r.xmin]),
+        );
+      const three = (second: string, metadata: Record<string, unknown> = { v: 1 }): DocumentWrite =>
+        doc('r', [['one', vec(1, 0, 0, 0)], [second, vec(0, 1, 0, 0)], ['three', vec(0, 0, 1, 0)]], metadata);
+      await store.upsertDocuments(collection, [three('two')], 4);
+      const first = await versions();
+      expect(Object.keys(first)).toEqual(['0', '1', '2']);
+
+      await store.upsertDocuments(collection, [three('two')], 4);
+      expect(await versions()).toEqual(first);
+
+      await store.upsertDocuments(collection, [three('two changed')], 4);
+      const second = await versions();
+      expect([second[0], second[2]]).toEqual([first[0], first[2]]);
+      expect(second[1]).not.toBe(first[1]);
+      await expect(store.getDocument(collection.id, 'r')).resolves.toMatchObject({ chunks: [{ text: 'one' }, { text: 'two changed' }, { text: 'three' }] });
+
+      // Other metadata is in every row; fewer chunks leave none behind; the search sees what was written.
+      await store.upsertDocuments(collection, [three('two changed', { v: 2 })], 4);
+      const third = await versions();
+      expect([0, 1, 2].filter((c) => third[c] === second[c])).toEqual([]);
+      await store.upsertDocuments(collection, [doc('r', [['one', vec(1, 0, 0, 0)]], { v: 2 })], 4);
+      expect(Object.keys(await versions())).toEqual(['0']);
+      const hits = await store.searchVector(collection, vec(0, 0, 1, 0), 10, parseFilter({ v: 2 }));
+      expect(hits.map((h) => [h.id, h.chunk, h.metadata])).toEqual([['r', 0, { v: 2 }]]);
+      await expect(store.deleteDocument(collection.id, 'r')).resolves.toBe(true);
+    });
+
     it('replaces a document whole, and a failing batch leaves every document untouched', async () => {
       await store.upsertDocuments(collection, [doc('a', [['alpha only', vec(1, 0, 0, 0)]], { lang: 'en' })], 4);
       await expect(store.getDocument(collection.id, 'a')).resolves.toMatchObject({ chunks: [{ chunk: 0, text: 'alpha only' }], metadata: { lang: 'en' } });
@@ -337,7 +370,7 @@ describe("VectorStore: the embedded store's planner statistics (PGlite has no au
       await connection.embeddedStatistics!.settled;
       // Never analyzed: PostgreSQL's "no statistics" (-1).
       expect(await chunkTuples(pool)).toBe(-1);
-      // 150 re-written (deleted and inserted) and 300 more: 900 changes in all, over the 500 needed.
+      // 150 sent again unchanged (their rows stay: no change) and 300 more: 600 changes, over the 500 needed.
       await store.upsertDocuments(collection, [...textDocs(0, 150), ...textDocs(300, 300)], null);
       await connection.embeddedStatistics!.settled;
       expect(await chunkTuples(pool)).toBe(600);

@@ -115,7 +115,21 @@ export class PgVectorStore extends VectorStore {
         }
       }
       const ids = documents.map((d) => d.id);
-      const removed = await client.query('DELETE FROM retrieval_chunks WHERE collection_id = $1 AND document_id = ANY($2::text[])', [collection.id, ids]);
+      // A chunk row that is already what would be written (same document, position, text and metadata; the
+      // vector follows from the text) stays as it is: a re-sent unchanged document costs no index insert
+      // and leaves no dead row behind. The others of these documents go.
+      const positions = documents.flatMap((d) => d.chunks.map((chunk, i) => ({ doc: d.id, chunk: i, hash: chunk.hash, metadata: JSON.stringify(d.metadata) })));
+      const removed = await client.query(
+        `DELETE FROM retrieval_chunks c WHERE c.collection_id = $1 AND c.document_id = ANY($2::text[]) AND NOT EXISTS (
+           SELECT 1 FROM unnest($3::text[], $4::int[], $5::text[], $6::text[]) AS u(doc, chunk, hash, metadata)
+           WHERE u.doc = c.document_id AND u.chunk = c.chunk AND u.hash = c.content_hash AND u.metadata::jsonb = c.metadata)`,
+        [collection.id, ids, positions.map((p) => p.doc), positions.map((p) => p.chunk), positions.map((p) => p.hash), positions.map((p) => p.metadata)],
+      );
+      const kept = await client.query<{ doc: string; chunk: number }>(
+        'SELECT document_id AS doc, chunk FROM retrieval_chunks WHERE collection_id = $1 AND document_id = ANY($2::text[])',
+        [collection.id, ids],
+      );
+      const unchanged = new Set(kept.rows.map((row) => `${row.chunk}:${row.doc}`));
       let written = 0;
       await client.query(
         `INSERT INTO retrieval_documents (collection_id, id, metadata, chunk_count)
@@ -140,6 +154,7 @@ export class PgVectorStore extends VectorStore {
       for (const document of documents) {
         const metadata = JSON.stringify(document.metadata);
         for (const [chunk, write] of document.chunks.entries()) {
+          if (unchanged.has(`${chunk}:${document.id}`)) continue;
           rows.push({ doc: document.id, chunk, text: write.text, hash: write.hash, metadata, vector: write.vector });
           chars += write.text.length + metadata.length + (write.vector?.length ?? 0);
           if (chars >= INSERT_BATCH_CHARS || rows.length >= INSERT_BATCH_ROWS) await flush();
