@@ -20,7 +20,8 @@ const backend = process.env.B ?? 'pg';
 const N = Number(process.env.N ?? 10_000);
 const DIMS = Number(process.env.DIMS ?? 384);
 const startArgs = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start.split(' ').filter((a) => a.startsWith('--'));
-const nodeArgs = [...(process.env.BALLAST_ARGS ?? '').split(' ').filter(Boolean), ...startArgs];
+// After the start script's flags, so that one of its flags given again here wins.
+const nodeArgs = [...startArgs, ...(process.env.BALLAST_ARGS ?? '').split(' ').filter(Boolean)];
 
 const upstream = await lib.startForked(path.join(ROOT, 'bench', 'retrieval-upstream.mjs'), 'retrieval-upstream', { DIMS: String(DIMS) });
 const dataDir = lib.benchTempDir('ballast-ingest-health-');

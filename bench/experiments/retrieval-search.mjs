@@ -39,7 +39,8 @@ const C16_SECONDS = Number(process.env.C16_SECONDS ?? 4);
 const MODES = (process.env.MODES ?? 'vector,text,hybrid').split(',');
 const EF_SEARCH = 100;
 const startArgs = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start.split(' ').filter((a) => a.startsWith('--'));
-const nodeArgs = [...(process.env.BALLAST_ARGS ?? '').split(' ').filter(Boolean), ...startArgs];
+// After the start script's flags, so that one of its flags given again here wins.
+const nodeArgs = [...startArgs, ...(process.env.BALLAST_ARGS ?? '').split(' ').filter(Boolean)];
 const p = (sorted, q) => Number(lib.percentile(sorted, q).toFixed(2));
 const summary = (ms) => { const s = lib.sortNum(ms.slice(10)); return { p50: p(s, 50), p99: p(s, 99), mean: Number((s.reduce((a, b) => a + b, 0) / s.length).toFixed(2)) }; };
 
