@@ -106,6 +106,8 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     await this.opening?.catch(() => undefined);
+    // An ANALYZE under way finishes first (it samples at most 30,000 rows, whatever the table).
+    await this.statistics?.settled;
     const pool = this.current;
     this.current = undefined;
     this.status = 'off';
