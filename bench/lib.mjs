@@ -408,3 +408,25 @@ export async function runStandalone(title, fileName, command, run) {
     process.exit(1);
   }
 }
+
+/** POSTs JSON through an undici Pool; answers the parsed body, throws on a status of 300 or more. */
+export function jsonPoster(pool) {
+  return async (p, body) => {
+    const res = await pool.request({ method: 'POST', path: p, headers: JSON_HEADERS, body: JSON.stringify(body) });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`POST ${p}: ${res.statusCode} ${text.slice(0, 300)}`);
+    return JSON.parse(text);
+  };
+}
+
+/** Waits until ballast's /ready says its vector store is up. */
+export async function waitVectorStoreUp(origin, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await (await fetch(`${origin}/ready`)).json();
+    const store = body.details?.vector_store ?? body.info?.vector_store;
+    if (store?.state === 'up') return;
+    if (Date.now() > deadline) throw new Error(`vector store not up: ${JSON.stringify(store)}`);
+    await sleep(200);
+  }
+}

@@ -37,17 +37,8 @@ if (backend === 'pg') {
 } else env.DATA_DIR = path.join(dataDir, 'embedded');
 const bal = await lib.startBallast('undici', upstream.origin, { name: `ballast-${backend}`, env, nodeArgs });
 const pool = new Pool(bal.origin, { connections: 4 });
-const post = async (p, body) => {
-  const res = await pool.request({ method: 'POST', path: p, headers: lib.JSON_HEADERS, body: JSON.stringify(body) });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`POST ${p}: ${res.statusCode} ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-};
-for (;;) {
-  const body = await (await fetch(`${bal.origin}/ready`)).json();
-  if ((body.details?.vector_store ?? body.info?.vector_store)?.state === 'up') break;
-  await lib.sleep(200);
-}
+const post = lib.jsonPoster(pool);
+await lib.waitVectorStoreUp(bal.origin);
 await post('/collections', { name: 'ingest' });
 
 let stopProbe;

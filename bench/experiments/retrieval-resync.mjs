@@ -19,17 +19,8 @@ const upstream = await lib.startForked(path.join(ROOT, 'bench', 'retrieval-upstr
 const env = { RETRIEVAL_ENABLED: 'true', EMBEDDING_MODEL: 'bench-embed', LOG_LEVEL: 'warn', DATA_DIR: dataDir };
 const bal = await lib.startBallast('undici', upstream.origin, { name: 'ballast-resync', env });
 const pool = new Pool(bal.origin, { connections: 4, headersTimeout: 600_000, bodyTimeout: 600_000 });
-const post = async (p, body) => {
-  const res = await pool.request({ method: 'POST', path: p, headers: lib.JSON_HEADERS, body: JSON.stringify(body) });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`POST ${p}: ${res.statusCode} ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-};
-for (;;) {
-  const body = await (await fetch(`${bal.origin}/ready`)).json();
-  if ((body.details?.vector_store ?? body.info?.vector_store)?.state === 'up') break;
-  await lib.sleep(200);
-}
+const post = lib.jsonPoster(pool);
+await lib.waitVectorStoreUp(bal.origin);
 const name = 'resync';
 await post('/collections', { name });
 async function pass(change) {

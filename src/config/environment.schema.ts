@@ -217,6 +217,7 @@ export class EnvironmentSchema {
   @IsBoolean() @booleanString()
   EMBEDDINGS_UPSTREAM_BASE64: boolean = true;
 
+  /** While a batch of a model is in flight, how long later calls of it wait to share the next one (a call finding none goes at once). */
   @IsInt() @Min(0) @Max(1000)
   EMBEDDINGS_COALESCE_MS: number = 2;
 

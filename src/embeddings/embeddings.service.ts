@@ -22,11 +22,6 @@ export interface EmbedRequest {
   field?: string;
   /** The form the caller will read the vectors in (default float): that form is made ready in every vector. */
   format?: WireFormat;
-  /**
-   * Texts a caller waits on interactively (a search query): sent at once when their batcher lane has
-   * nothing in flight, instead of after EMBEDDINGS_COALESCE_MS (see MicroBatcher's `immediate`).
-   */
-  immediate?: boolean;
 }
 
 export interface EmbedResult {
@@ -63,8 +58,9 @@ export class EmbeddingsService implements OnModuleDestroy {
   ) {
     const { batchSize, concurrency, coalesceMs, maxInputs, maxTextChars } = config.embeddings;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'EMBEDDINGS_MAX_INPUTS', maxTextCharsKey: 'EMBEDDINGS_MAX_TEXT_CHARS' };
+    // A call that finds nothing of its lane in flight goes upstream at once; the window batches calls behind a busy one.
     this.batcher = new MicroBatcher(
-      { batchSize, concurrency, coalesceMs },
+      { batchSize, concurrency, coalesceMs, coalesceWhenIdle: false },
       (lane) => `${specKey(lane.spec)}|${lane.wire}`,
       (lane, texts, ctx) => this.embedBatch(lane, texts, ctx),
     );
@@ -124,7 +120,7 @@ export class EmbeddingsService implements OnModuleDestroy {
     }
     if (misses.length > 0 && this.shared.enabled) await this.fromSharedTier(spec, misses, missSlots, slots);
     if (misses.length > 0) {
-      const fetched = await this.fetch({ spec, wire: this.upstream.wireFor(format) }, misses, ctx, request.immediate === true);
+      const fetched = await this.fetch({ spec, wire: this.upstream.wireFor(format) }, misses, ctx);
       fetched.forEach((vector, i) => (slots[missSlots[i]] = vector));
     }
     await this.makeReady(spec, slots, slotTexts, format);
@@ -180,10 +176,10 @@ export class EmbeddingsService implements OnModuleDestroy {
     }
   }
 
-  private async fetch(lane: BatchSpec, texts: string[], ctx: RequestContext, immediate: boolean): Promise<StoredVector[]> {
+  private async fetch(lane: BatchSpec, texts: string[], ctx: RequestContext): Promise<StoredVector[]> {
     if (ctx.cancelled) throw RequestContext.cancellationError(ctx.cancelled);
     const started = performance.now();
-    const ticket = this.batcher.submit(lane, texts, { immediate });
+    const ticket = this.batcher.submit(lane, texts);
     // A client that leaves takes its not-yet-sent texts out of the queue.
     const unsubscribe = ctx.onCancel((reason) => ticket.release(RequestContext.cancellationError(reason)));
     try {

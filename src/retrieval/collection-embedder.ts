@@ -30,15 +30,13 @@ export class CollectionEmbedder {
     private readonly config: AppConfig,
   ) {}
 
-  /** `immediate`: a query a caller waits on, sent without waiting out the batcher's coalescing window (EmbedRequest). */
-  async embed(collection: CollectionRecord, texts: string[], ctx: RequestContext, options: { immediate?: boolean } = {}): Promise<EmbeddedTexts> {
+  async embed(collection: CollectionRecord, texts: string[], ctx: RequestContext): Promise<EmbeddedTexts> {
     if (texts.length === 0 || collection.model === null) return { vectors: [], dimensions: collection.dimensions };
     const perCall = this.config.embeddings.maxInputs;
     const calls: Promise<Literals>[] = [];
     for (let i = 0; i < texts.length; i += perCall) {
       const request: Parameters<EmbeddingsService['embed']>[0] = { texts: texts.slice(i, i + perCall), model: collection.model, field: 'documents' };
       if (collection.requested_dimensions !== null) request.dimensions = collection.requested_dimensions;
-      if (options.immediate) request.immediate = true;
       // The vectors are readable only inside the callback: each becomes its pgvector text there.
       calls.push(this.embeddings.embed(request, ctx, literalsOf));
     }

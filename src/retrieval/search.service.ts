@@ -106,7 +106,7 @@ export class SearchService {
     ctx: RequestContext,
   ): Promise<{ hits: ChunkHit[]; usage?: SearchResponseDto['usage'] }> {
     // The query goes to the upstream at once (no coalescing window) unless others of its model are in flight.
-    const embedded = await this.embedder.embed(collection, [query], ctx, { immediate: true });
+    const embedded = await this.embedder.embed(collection, [query], ctx);
     if (collection.dimensions !== null && embedded.dimensions !== collection.dimensions) {
       throw dimensionMismatch(collection.name, collection.dimensions, embedded.dimensions ?? 0);
     }

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { FakeUpstream, fakeEmbedding } from '../support/fake-upstream.js';
 import { FAKE_UPSTREAM_KEY as KEY, TestApp, useFakeUpstream } from '../support/test-app.js';
+import { until } from '../support/until.js';
 
 const DIMS = 8;
 
@@ -153,19 +154,28 @@ describe('POST /embeddings', () => {
     });
   });
 
-  describe('coalescing (EMBEDDINGS_COALESCE_MS=50)', () => {
-    it('merges concurrent calls into one upstream batch; each caller gets exactly its own vectors', async () => {
-      const t = await app({ EMBEDDINGS_COALESCE_MS: '50', EMBEDDINGS_CACHE_SIZE: '0' });
+  describe('coalescing (EMBEDDINGS_COALESCE_MS)', () => {
+    it('a call that finds nothing in flight goes at once; calls behind a batch in flight share one; each caller gets exactly its own vectors', async () => {
+      const t = await app({ EMBEDDINGS_COALESCE_MS: '400', EMBEDDINGS_CACHE_SIZE: '0' });
+      fake.reset({ embeddingDims: DIMS, latencyMs: 600 });
+      const started = Date.now();
+      const first = request(t.url).post('/embeddings').send({ texts: ['coalesce first'] });
+      first.then(() => undefined, () => undefined);
+      await until('the first call went upstream', () => fake.counters.embeddings === 1, 2_000);
+      // Nothing was in flight: it did not wait for the 400 ms window.
+      expect(Date.now() - started).toBeLessThan(300);
       const a = ['coalesce a1', 'coalesce a2', 'coalesce shared'];
       const b = ['coalesce shared', 'coalesce b1'];
-      const [ra, rb] = await Promise.all([
+      const [ra, rb, rf] = await Promise.all([
         request(t.url).post('/embeddings').send({ texts: a }),
         request(t.url).post('/embeddings').send({ texts: b }),
+        first,
       ]);
-      expect(fake.counters.embeddings).toBe(1);
-      expect(inputsSent(fake)[0].sort()).toEqual(['coalesce a1', 'coalesce a2', 'coalesce b1', 'coalesce shared']);
+      expect(fake.counters.embeddings).toBe(2);
+      expect(inputsSent(fake)[1].sort()).toEqual(['coalesce a1', 'coalesce a2', 'coalesce b1', 'coalesce shared']);
       expect((ra.body as EmbeddingsJson).embeddings).toEqual(a.map((x) => fakeEmbedding(x, DIMS)));
       expect((rb.body as EmbeddingsJson).embeddings).toEqual(b.map((x) => fakeEmbedding(x, DIMS)));
+      expect((rf.body as EmbeddingsJson).embeddings).toEqual([fakeEmbedding('coalesce first', DIMS)]);
     });
 
     it('sends a full batch at once without waiting for the window', async () => {

@@ -4,6 +4,7 @@ import { sharedVectorKey } from '../../src/embeddings/shared-vector.codec.js';
 import { BallastProcess } from '../support/ballast-process.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { RedisServer } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 
 /**
  * Two ballast processes (`node dist/main.js`) behind no balancer, sharing one throwaway Redis: what a
@@ -47,14 +48,6 @@ async function readyRedis(base: string): Promise<{ status: number; redis: ReadyR
   const response = await fetch(`${base}/ready`);
   const body = (await response.json()) as { details: { redis: ReadyRedis }; error: unknown };
   return { status: response.status, redis: body.details.redis, error: body.error };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface EmbeddingsAnswer {

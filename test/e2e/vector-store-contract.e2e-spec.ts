@@ -14,6 +14,7 @@ import { StoreConnection } from '../../src/retrieval/store/store-connection.js';
 import type { CollectionRecord, DocumentWrite } from '../../src/retrieval/store/vector-store.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { threadNiceness } from '../support/thread-niceness.js';
+import { until } from '../support/until.js';
 
 jest.setTimeout(120_000);
 
@@ -387,7 +388,7 @@ describe("VectorStore: the embedded store's planner statistics (PGlite has no au
       await connection.embeddedStore!.terminate();
       connection.rowsChanged(10_000);
       await expect(connection.embeddedStatistics!.settled).resolves.toBeUndefined();
-      await until(() => connection.state.state === 'up', 20_000, 'the worker restarted');
+      await until('the worker restarted', () => connection.state.state === 'up', 20_000);
       await expect(store.getCollection('stats')).resolves.toMatchObject({ documents: 1140, chunks: 1140 });
     } finally {
       await connection.onApplicationShutdown();
@@ -429,14 +430,6 @@ describe("VectorStore: the embedded store's planner statistics (PGlite has no au
   });
 });
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('VectorStore: the embedded store survives its worker dying', () => {
   it('answers 503 naming the exit while the lock stays held, restarts the worker with backoff, and finds the data again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ballast-crash-'));
@@ -462,7 +455,7 @@ describe('VectorStore: the embedded store survives its worker dying', () => {
       expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
       expect(() => new StoreConnection(config).onModuleInit()).toThrow(/is in use by another ballast process/);
 
-      await until(() => connection.state.state === 'up', 20_000, 'the worker restarted');
+      await until('the worker restarted', () => connection.state.state === 'up', 20_000);
       await expect(store.getDocument(collection.id, 'a')).resolves.toMatchObject({ metadata: { lang: 'en' }, chunks: [{ text: 'alpha' }] });
       await expect(store.searchVector(collection, vec(1, 0, 0, 0), 1, [])).resolves.toMatchObject([{ id: 'a' }]);
       // The new session has the store's settings again.
@@ -472,7 +465,7 @@ describe('VectorStore: the embedded store survives its worker dying', () => {
       // Dying again soon after: the next restart waits twice as long.
       await connection.embeddedStore!.terminate();
       expect(connection.state.reason).toMatch(/restarting it in \d+ ms \(attempt 2\)/);
-      await until(() => connection.state.state === 'up', 20_000, 'the worker restarted a second time');
+      await until('the worker restarted a second time', () => connection.state.state === 'up', 20_000);
       await expect(store.listCollections()).resolves.toMatchObject([{ name: 'survivor', documents: 1 }]);
     } finally {
       await connection.onApplicationShutdown();
@@ -495,7 +488,7 @@ describe('VectorStore: the embedded store survives its worker dying', () => {
       await pool.query('CREATE TABLE kept (v text)');
       await pool.query("INSERT INTO kept VALUES ('before the crash')");
       await expect(pool.query(`SELECT '${marker}'`)).rejects.toThrow(reason);
-      await until(() => exits.length === 1, 5_000, 'onExit called');
+      await until('onExit called', () => exits.length === 1, 5_000);
       expect(exits[0]).toMatch(reason);
       expect(embedded.failure).toMatch(reason);
       await pool.end().catch(() => undefined);

@@ -108,37 +108,40 @@ describe(MicroBatcher.name, () => {
     });
   });
 
-  describe('immediate', () => {
+  describe('coalesceWhenIdle: false', () => {
     beforeEach(() => jest.useFakeTimers());
     afterEach(() => jest.useRealTimers());
 
     it('sends at once when nothing of its lane is in flight, and batches behind a batch in flight', async () => {
-      const { batcher, sent } = harness({ batchSize: 10, concurrency: 4, coalesceMs: 5 });
-      const first = batcher.submit({ model: 'm' }, ['q1'], { immediate: true });
+      const { batcher, sent } = harness({ batchSize: 10, concurrency: 4, coalesceMs: 5, coalesceWhenIdle: false });
+      const first = batcher.submit({ model: 'm' }, ['q1']);
       await Promise.resolve();
       expect(sent.map((b) => b.texts)).toEqual([['q1']]);
-      // q1 is in flight: later queries of the lane wait for the window and leave together.
-      batcher.submit({ model: 'm' }, ['q2'], { immediate: true });
-      batcher.submit({ model: 'm' }, ['q3'], { immediate: true });
-      // Another lane is idle: its query leaves at once.
-      batcher.submit({ model: 'other' }, ['o1'], { immediate: true });
+      // q1 is in flight: later texts of the lane wait for the window and leave together.
+      batcher.submit({ model: 'm' }, ['q2']);
+      batcher.submit({ model: 'm' }, ['q3']);
+      // Another lane is idle: its text leaves at once.
+      batcher.submit({ model: 'other' }, ['o1']);
       await Promise.resolve();
       expect(sent.map((b) => b.texts)).toEqual([['q1'], ['o1']]);
-      jest.advanceTimersByTime(5);
+      jest.advanceTimersByTime(4);
+      await Promise.resolve();
+      expect(sent).toHaveLength(2);
+      jest.advanceTimersByTime(1);
       await Promise.resolve();
       expect(sent.map((b) => b.texts)).toEqual([['q1'], ['o1'], ['q2', 'q3']]);
-      // Once the lane has nothing in flight again, the next query does not wait.
+      // Once the lane has nothing in flight again, the next text does not wait.
       sent[0].succeed();
       sent[2].succeed();
       for (let i = 0; i < 10; i++) await Promise.resolve();
-      batcher.submit({ model: 'm' }, ['q4'], { immediate: true });
+      batcher.submit({ model: 'm' }, ['q4']);
       await Promise.resolve();
       expect(sent.at(-1)?.texts).toEqual(['q4']);
       jest.runAllTimers();
       await expect(first.done).resolves.toEqual([vectorOf('q1')]);
     });
 
-    it('without it, a lone text waits out the window', async () => {
+    it('by default (the classifier), a lone text waits out the window even when its lane is idle', async () => {
       const { batcher, sent } = harness({ batchSize: 10, coalesceMs: 5 });
       batcher.submit({ model: 'm' }, ['a']);
       await Promise.resolve();

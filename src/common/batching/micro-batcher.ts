@@ -6,6 +6,13 @@ export interface BatcherOptions {
   concurrency: number;
   /** How long a lane collects texts before its first partial batch leaves; 0 = at once. */
   coalesceMs: number;
+  /**
+   * Whether a lane with no batch in flight waits out the window too (default true). False: from idle,
+   * texts leave at once and only texts arriving while a batch of their lane is in flight wait for the
+   * window (text-embeddings-inference batches what queued while it was busy, and never waits when idle):
+   * a lone text gains nothing from waiting on an idle upstream, and under load a lane is rarely idle.
+   */
+  coalesceWhenIdle?: boolean;
   /** Most texts waiting for a batch; a submit that would go beyond gets `QueueFullError`. Default: unbounded. */
   maxQueued?: number;
 }
@@ -15,16 +22,6 @@ export interface BatcherOptions {
  * not to any one caller: it closes (aborting the work) when every caller of the batch has gone.
  */
 export type SendBatch<S, R> = (spec: S, texts: string[], ctx: RequestContext) => Promise<R[]>;
-
-export interface SubmitOptions {
-  /**
-   * Skip the coalescing window when the lane has no batch in flight: the texts (and whatever the lane
-   * holds) leave at once. For one interactive text whose caller waits on it (a search query), where
-   * the window would only add its length to the answer; while a batch of the lane is in flight the
-   * texts wait for the window as usual, so concurrent callers are still batched.
-   */
-  immediate?: boolean;
-}
 
 /** The queue is full: the submit was refused and nothing was queued. */
 export class QueueFullError extends Error {
@@ -127,7 +124,7 @@ export class MicroBatcher<S, R> {
   }
 
   /** Queues the texts (throws `QueueFullError`, queueing nothing, if `maxQueued` would be passed). */
-  submit(spec: S, texts: readonly string[], options: SubmitOptions = {}): BatchTicket<R> {
+  submit(spec: S, texts: readonly string[]): BatchTicket<R> {
     const key = this.laneKey(spec);
     this.admit(key, texts);
     const lane = this.laneFor(key, spec);
@@ -156,7 +153,7 @@ export class MicroBatcher<S, R> {
       }
       ticket.entries.push(entry);
     }
-    if (fresh.length > 0) this.enqueue(lane, fresh, options.immediate === true && !this.inFlightByLane.has(lane.key));
+    if (fresh.length > 0) this.enqueue(lane, fresh, this.options.coalesceWhenIdle === false && !this.inFlightByLane.has(lane.key));
     if (texts.length === 0) this.settle(ticket);
     return { done, release: (reason: unknown) => this.fail(ticket, reason) };
   }
