@@ -96,6 +96,7 @@ describe(AppConfig.name, () => {
       cacheTtlS: 86_400,
       upstreamBase64: true,
       coalesceMs: 2,
+      coalesceWhenIdle: false,
     });
   });
 

@@ -85,6 +85,8 @@ export class AppConfig {
     upstreamBase64: boolean;
     /** Window in which concurrent calls share upstream batches; 0 turns coalescing off. */
     coalesceMs: number;
+    /** Whether a call that finds its model idle waits out the window too (default: it goes at once). */
+    coalesceWhenIdle: boolean;
   };
 
   readonly retrieval: {
@@ -187,6 +189,7 @@ export class AppConfig {
       cacheTtlS: env.EMBEDDINGS_CACHE_TTL_S,
       upstreamBase64: env.EMBEDDINGS_UPSTREAM_BASE64,
       coalesceMs: env.EMBEDDINGS_COALESCE_MS,
+      coalesceWhenIdle: env.EMBEDDINGS_COALESCE_WHEN_IDLE,
     };
     this.retrieval = {
       enabled: env.RETRIEVAL_ENABLED,

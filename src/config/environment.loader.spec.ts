@@ -149,6 +149,7 @@ describe(validateEnvironment.name, () => {
           EMBEDDINGS_CACHE_SEGMENT_BYTES: 4 * 1024 ** 2,
           EMBEDDINGS_UPSTREAM_BASE64: true,
           EMBEDDINGS_COALESCE_MS: 2,
+          EMBEDDINGS_COALESCE_WHEN_IDLE: false,
           RATE_LIMIT_INSTANCES: 1,
           REDIS_TIMEOUT_MS: 100,
         }),

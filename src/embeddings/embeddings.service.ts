@@ -56,11 +56,11 @@ export class EmbeddingsService implements OnModuleDestroy {
     private readonly upstream: EmbeddingsUpstream,
     private readonly metrics: MetricsService,
   ) {
-    const { batchSize, concurrency, coalesceMs, maxInputs, maxTextChars } = config.embeddings;
+    const { batchSize, concurrency, coalesceMs, coalesceWhenIdle, maxInputs, maxTextChars } = config.embeddings;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'EMBEDDINGS_MAX_INPUTS', maxTextCharsKey: 'EMBEDDINGS_MAX_TEXT_CHARS' };
-    // A call that finds nothing of its lane in flight goes upstream at once; the window batches calls behind a busy one.
+    // By default a call that finds nothing of its lane in flight goes upstream at once; the window batches calls behind a busy one.
     this.batcher = new MicroBatcher(
-      { batchSize, concurrency, coalesceMs, coalesceWhenIdle: false },
+      { batchSize, concurrency, coalesceMs, coalesceWhenIdle },
       (lane) => `${specKey(lane.spec)}|${lane.wire}`,
       (lane, texts, ctx) => this.embedBatch(lane, texts, ctx),
     );

@@ -178,6 +178,21 @@ describe('POST /embeddings', () => {
       expect((rf.body as EmbeddingsJson).embeddings).toEqual([fakeEmbedding('coalesce first', DIMS)]);
     });
 
+    it('with EMBEDDINGS_COALESCE_WHEN_IDLE=true, a lone call waits out the window and shares it with a call arriving during it', async () => {
+      const t = await app({ EMBEDDINGS_COALESCE_MS: '400', EMBEDDINGS_COALESCE_WHEN_IDLE: 'true', EMBEDDINGS_CACHE_SIZE: '0' });
+      const started = Date.now();
+      const first = request(t.url).post('/embeddings').send({ texts: ['idle first'] });
+      first.then(() => undefined, () => undefined);
+      await sleep(100);
+      expect(fake.counters.embeddings).toBe(0);
+      const [rf, rs] = await Promise.all([first, request(t.url).post('/embeddings').send({ texts: ['idle second'] })]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+      expect(fake.counters.embeddings).toBe(1);
+      expect(inputsSent(fake)[0].sort()).toEqual(['idle first', 'idle second']);
+      expect((rf.body as EmbeddingsJson).embeddings).toEqual([fakeEmbedding('idle first', DIMS)]);
+      expect((rs.body as EmbeddingsJson).embeddings).toEqual([fakeEmbedding('idle second', DIMS)]);
+    });
+
     it('sends a full batch at once without waiting for the window', async () => {
       const t = await app({ EMBEDDINGS_COALESCE_MS: '1000', EMBEDDINGS_BATCH_SIZE: '4', EMBEDDINGS_CACHE_SIZE: '0' });
       const started = Date.now();
