@@ -111,6 +111,13 @@ export class MetricsService {
     [0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1],
     this.registry,
   );
+  readonly vectorStoreDuration = new SeriesHistogram(
+    'ballast_vector_store_operation_seconds',
+    'Vector store operations (each one statement or one transaction), by operation and outcome (ok, error: refused by the store, unavailable: unreachable, down or over RETRIEVAL_STATEMENT_TIMEOUT_MS)',
+    ['operation', 'outcome'],
+    SECONDS,
+    this.registry,
+  );
   readonly redisConnectionErrors = new Counter({
     name: 'ballast_redis_connection_errors_total',
     help: 'Failed connections to Redis (each reconnect attempt that fails counts)',

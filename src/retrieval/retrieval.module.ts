@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { EmbeddingsModule } from '../embeddings/embeddings.module.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { CollectionEmbedder } from './collection-embedder.js';
 import { CollectionsService } from './collections.service.js';
 import { DocumentsService } from './documents.service.js';
@@ -20,7 +21,12 @@ import { VectorStore } from './store/vector-store.js';
   controllers: [RetrievalController],
   providers: [
     StoreConnection,
-    { provide: VectorStore, inject: [StoreConnection, AppConfig], useFactory: (connection: StoreConnection, config: AppConfig) => new PgVectorStore(connection, config.retrieval.hnsw) },
+    {
+      provide: VectorStore,
+      inject: [StoreConnection, AppConfig, MetricsService],
+      useFactory: (connection: StoreConnection, config: AppConfig, metrics: MetricsService) =>
+        new PgVectorStore(connection, config.retrieval.hnsw, (operation, seconds, outcome) => metrics.vectorStoreDuration.series(operation, outcome).observe(seconds)),
+    },
     CollectionsService,
     DocumentsService,
     SearchService,

@@ -156,6 +156,20 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       await request(t.url).post('/collections/kb/documents').send({ documents: DOCS }).expect(200);
     });
 
+    it("exports each store operation's time and outcome, and the store's state, on /metrics", async () => {
+      const count = (text: string, operation: string, outcome: string): number =>
+        Number(new RegExp(`^ballast_vector_store_operation_seconds_count\\{operation="${operation}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      const before = (await request(t.url).get('/metrics').expect(200)).text;
+      await request(t.url).post('/collections/kb/search').send({ query: 'money back', mode: 'vector' }).expect(200);
+      await request(t.url).post('/collections/kb/search').send({ query: 'money back', mode: 'text' }).expect(200);
+      await request(t.url).post('/collections').send({ name: 'kb' }).expect(409);
+      const after = (await request(t.url).get('/metrics').expect(200)).text;
+      expect(count(after, 'search_vector', 'ok') - count(before, 'search_vector', 'ok')).toBe(1);
+      expect(count(after, 'search_text', 'ok') - count(before, 'search_text', 'ok')).toBe(1);
+      expect(count(after, 'create_collection', 'error') - count(before, 'create_collection', 'error')).toBe(1);
+      expect(after).toMatch(/^ballast_vector_store_up\{backend="embedded"\} 1$/m);
+    });
+
     it('vector: the exact text of a chunk comes first with score ~1', async () => {
       const res = await request(t.url).post('/collections/kb/search').send({ query: DOCS[1].text, mode: 'vector', top_k: 2 }).expect(200);
       expect(res.body.mode).toBe('vector');
@@ -429,6 +443,9 @@ describe('retrieval: a vector store that cannot be reached fails only the retrie
     expect(Object.keys(ready.body.error)).not.toContain('vector_store');
     expect(ready.body.details.vector_store).toMatchObject({ status: 'up', state: 'down', backend: 'postgres', available: false, message: expect.stringMatching(/ECONNREFUSED/) });
     await request(t.url).post('/embeddings').send({ texts: ['still works'] }).expect(200);
+    const metrics = (await request(t.url).get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^ballast_vector_store_up\{backend="postgres"\} 0$/m);
+    expect(metrics).toMatch(/^ballast_vector_store_operation_seconds_count\{operation="create_collection",outcome="unavailable"\} [1-9]/m);
   });
 });
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { collectionExists, dimensionMismatch } from '../errors/retrieval-errors.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
@@ -10,6 +11,22 @@ export interface PoolSource {
   /** Told after each committed write how many chunk rows it inserted or deleted (the embedded store keeps its statistics). */
   rowsChanged?(count: number): void;
 }
+
+/** Told how long each operation took and how it ended (metrics). */
+export type StoreObserver = (operation: StoreOperation, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void;
+
+export type StoreOperation =
+  | 'create_collection'
+  | 'list_collections'
+  | 'get_collection'
+  | 'find_collection'
+  | 'delete_collection'
+  | 'known_vectors'
+  | 'upsert_documents'
+  | 'get_document'
+  | 'delete_document'
+  | 'search_vector'
+  | 'search_text';
 
 export interface HnswSettings {
   m: number;
@@ -41,12 +58,13 @@ export class PgVectorStore extends VectorStore {
   constructor(
     private readonly source: PoolSource,
     private readonly hnsw: HnswSettings,
+    private readonly observe: StoreObserver = () => undefined,
   ) {
     super();
   }
 
   async createCollection(input: { name: string; model: string | null; dimensions: number | null; metadata: Record<string, unknown> }): Promise<CollectionRecord> {
-    return this.run(async (pool) => {
+    return this.run('create_collection', async (pool) => {
       const result = await pool.query<CollectionRecord>(
         `INSERT INTO retrieval_collections (name, model, dimensions, requested_dimensions, metadata) VALUES ($1, $2, $3, $3, $4::jsonb)
          ON CONFLICT (name) DO NOTHING RETURNING ${COLLECTION_COLUMNS}`,
@@ -60,19 +78,19 @@ export class PgVectorStore extends VectorStore {
   }
 
   listCollections(): Promise<CollectionStats[]> {
-    return this.run(async (pool) => (await pool.query<CollectionStats>(`SELECT ${COLLECTION_COLUMNS}, ${STATS} FROM retrieval_collections c ORDER BY name`)).rows);
+    return this.run('list_collections', async (pool) => (await pool.query<CollectionStats>(`SELECT ${COLLECTION_COLUMNS}, ${STATS} FROM retrieval_collections c ORDER BY name`)).rows);
   }
 
   getCollection(name: string): Promise<CollectionStats | undefined> {
-    return this.run(async (pool) => (await pool.query<CollectionStats>(`SELECT ${COLLECTION_COLUMNS}, ${STATS} FROM retrieval_collections c WHERE name = $1`, [name])).rows[0]);
+    return this.run('get_collection', async (pool) => (await pool.query<CollectionStats>(`SELECT ${COLLECTION_COLUMNS}, ${STATS} FROM retrieval_collections c WHERE name = $1`, [name])).rows[0]);
   }
 
   findCollection(name: string): Promise<CollectionRecord | undefined> {
-    return this.run(async (pool) => (await pool.query<CollectionRecord>(`SELECT ${COLLECTION_COLUMNS} FROM retrieval_collections WHERE name = $1`, [name])).rows[0]);
+    return this.run('find_collection', async (pool) => (await pool.query<CollectionRecord>(`SELECT ${COLLECTION_COLUMNS} FROM retrieval_collections WHERE name = $1`, [name])).rows[0]);
   }
 
   async deleteCollection(name: string): Promise<boolean> {
-    const chunks = await this.transaction(async (client) => {
+    const chunks = await this.transaction('delete_collection', async (client) => {
       // RETURNING sees the documents as they were: their rows go by cascade at the statement's end.
       const deleted = await client.query<{ id: number; chunks: number }>(
         `DELETE FROM retrieval_collections c WHERE name = $1
@@ -90,7 +108,7 @@ export class PgVectorStore extends VectorStore {
 
   knownVectors(collectionId: number, hashes: string[]): Promise<Map<string, string>> {
     if (hashes.length === 0) return Promise.resolve(new Map());
-    return this.run(async (pool) => {
+    return this.run('known_vectors', async (pool) => {
       const result = await pool.query<{ hash: string; vector: string }>(
         `SELECT DISTINCT ON (content_hash) content_hash AS hash, embedding::text AS vector FROM retrieval_chunks
          WHERE collection_id = $1 AND content_hash = ANY($2::text[]) AND embedding IS NOT NULL`,
@@ -101,7 +119,7 @@ export class PgVectorStore extends VectorStore {
   }
 
   async upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<void> {
-    const changed = await this.transaction(async (client) => {
+    const changed = await this.transaction('upsert_documents', async (client) => {
       // Locks the collection row: concurrent writers to one collection take turns, so dimensions are fixed once.
       const locked = await client.query<{ dimensions: number | null }>('SELECT dimensions FROM retrieval_collections WHERE id = $1 FOR UPDATE', [collection.id]);
       if (locked.rowCount === 0) throw new StoreUnavailableError(`Collection '${collection.name}' was deleted during the write`, 'collection_deleted');
@@ -167,7 +185,7 @@ export class PgVectorStore extends VectorStore {
   }
 
   getDocument(collectionId: number, id: string): Promise<DocumentRecord | undefined> {
-    return this.run(async (pool) => {
+    return this.run('get_document', async (pool) => {
       const doc = await pool.query<{ id: string; metadata: Record<string, unknown>; updated_at: string }>(
         'SELECT id, metadata, updated_at::text AS updated_at FROM retrieval_documents WHERE collection_id = $1 AND id = $2',
         [collectionId, id],
@@ -182,7 +200,7 @@ export class PgVectorStore extends VectorStore {
   }
 
   async deleteDocument(collectionId: number, id: string): Promise<boolean> {
-    const deleted = await this.run(async (pool) =>
+    const deleted = await this.run('delete_document', async (pool) =>
       pool.query<{ chunks: number }>('DELETE FROM retrieval_documents WHERE collection_id = $1 AND id = $2 RETURNING chunk_count AS chunks', [collectionId, id]),
     );
     if (deleted.rowCount === 0) return false;
@@ -195,7 +213,7 @@ export class PgVectorStore extends VectorStore {
     const id = checkedInt(collection.id);
     const cast = `vector(${checkedInt(collection.dimensions)})`;
     const where = filterSql(filter, 3);
-    return this.run(async (pool) => {
+    return this.run('search_vector', async (pool) => {
       const result = await pool.query<ChunkHit>(
         `SELECT document_id AS id, chunk, text, metadata, 1 - (embedding::${cast} <=> $1::${cast}) AS score
          FROM retrieval_chunks WHERE collection_id = ${id} AND embedding IS NOT NULL AND ${where.sql}
@@ -208,7 +226,7 @@ export class PgVectorStore extends VectorStore {
 
   searchText(collection: CollectionRecord, query: string, topK: number, filter: MetadataFilter): Promise<ChunkHit[]> {
     const where = filterSql(filter, 4);
-    return this.run(async (pool) => {
+    return this.run('search_text', async (pool) => {
       // plainto_tsquery stems and drops stop words, joining terms with AND; a question shares only some
       // words with its answer, so the terms are joined with OR instead (re-read as lexemes by 'simple').
       const result = await pool.query<ChunkHit>(
@@ -235,8 +253,8 @@ export class PgVectorStore extends VectorStore {
     );
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.run(async (pool) => {
+  private async transaction<T>(operation: StoreOperation, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(operation, async (pool) => {
       const client = await pool.connect();
       let broken: Error | undefined;
       // A checked-out client has no 'error' listener of the pool's: a connection lost mid-transaction (a
@@ -263,13 +281,17 @@ export class PgVectorStore extends VectorStore {
     });
   }
 
-  /** Runs against the pool, turning "cannot reach the store" into a 503 that names why. */
-  private async run<T>(work: (pool: pg.Pool) => Promise<T>): Promise<T> {
-    const pool = await this.source.pool();
+  /** Runs against the pool, turning "cannot reach the store" into a 503 that names why; the time and outcome go to the observer. */
+  private async run<T>(operation: StoreOperation, work: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
-      return await work(pool);
+      const result = await work(await this.source.pool());
+      this.observe(operation, (performance.now() - started) / 1000, 'ok');
+      return result;
     } catch (error) {
-      throw unavailable(error) ?? error;
+      const mapped = unavailable(error);
+      this.observe(operation, (performance.now() - started) / 1000, mapped ? 'unavailable' : 'error');
+      throw mapped ?? error;
     }
   }
 }

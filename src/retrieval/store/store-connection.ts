@@ -1,7 +1,8 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import pg from 'pg';
 import { NotConfiguredError } from '../../common/errors/index.js';
 import { AppConfig } from '../../config/app-config.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
 import { EmbeddedPostgres } from './embedded/embedded-postgres.js';
 import { EmbeddedStatistics } from './embedded/embedded-statistics.js';
@@ -53,7 +54,16 @@ export class StoreConnection implements PoolSource, OnModuleInit, OnApplicationS
   private restarts = 0;
   private upSince = 0;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() metrics?: MetricsService,
+  ) {
+    if (config.retrieval.enabled) {
+      metrics?.gauge('ballast_vector_store_up', '1 while the retrieval store is open and answering, 0 while it is opening or down, by backend (embedded, postgres)', () => [
+        { labels: { backend: this.backend }, value: this.state.state === 'up' ? 1 : 0 },
+      ], ['backend']);
+    }
+  }
 
   get backend(): StoreBackend {
     return this.config.retrieval.databaseUrl ? 'postgres' : 'embedded';
