@@ -54,11 +54,12 @@ export class DocumentsService {
       embedded = missing.length;
       usage = result.usage;
     }
-    await this.store.upsertDocuments(collection, writes, dimensions);
+    const { written } = await this.store.upsertDocuments(collection, writes, dimensions);
     const response: UpsertDocumentsResponseDto = {
       collection: collection.name,
       documents: writes.map((w) => ({ id: w.id, chunks: w.chunks.length })),
       embedded_chunks: embedded,
+      written_chunks: written,
     };
     if (usage) response.usage = usage;
     return response;

@@ -78,18 +78,18 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
 
     it('chunks, embeds each chunk once, and re-embeds exactly the one chunk of three that changed', async () => {
       const first = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'faq', text: THREE_CHUNKS, metadata: { lang: 'en' } }], chunking: CHUNKING }).expect(200);
-      expect(first.body).toMatchObject({ collection: 'docs', documents: [{ id: 'faq', chunks: 3 }], embedded_chunks: 3 });
+      expect(first.body).toMatchObject({ collection: 'docs', documents: [{ id: 'faq', chunks: 3 }], embedded_chunks: 3, written_chunks: 3 });
       expect(first.body.usage.prompt_tokens).toBeGreaterThan(0);
       expect(fake.counters.embeddingInputs).toBe(3);
 
-      // The same document again: nothing goes upstream.
+      // The same document again: nothing goes upstream, and no chunk row is written.
       const same = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'faq', text: THREE_CHUNKS, metadata: { lang: 'en' } }], chunking: CHUNKING }).expect(200);
-      expect(same.body.embedded_chunks).toBe(0);
+      expect(same.body).toMatchObject({ embedded_chunks: 0, written_chunks: 0 });
       expect(fake.counters.embeddingInputs).toBe(3);
 
       const changed = THREE_CHUNKS.replace('three to five', 'two to four');
       const second = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'faq', text: changed, metadata: { lang: 'en' } }], chunking: CHUNKING }).expect(200);
-      expect(second.body).toMatchObject({ documents: [{ id: 'faq', chunks: 3 }], embedded_chunks: 1 });
+      expect(second.body).toMatchObject({ documents: [{ id: 'faq', chunks: 3 }], embedded_chunks: 1, written_chunks: 1 });
       expect(fake.counters.embeddingInputs).toBe(4);
       expect(embeddedInputs(fake).slice(-1)).toEqual(['Shipping to most countries takes two to four working days.']);
 
@@ -401,7 +401,7 @@ describe('retrieval: a text-only collection with no upstream key at all', () => 
   it('ingests and searches (text is the default mode); vector mode is 400, an embedding collection 503 not configured', async () => {
     await request(t.url).post('/collections').send({ name: 'plain', model: null }).expect(201);
     const ingest = await request(t.url).post('/collections/plain/documents').send({ documents: [{ id: 'r', text: 'Refunds: your money back in 30 days.' }] }).expect(200);
-    expect(ingest.body).toEqual({ collection: 'plain', documents: [{ id: 'r', chunks: 1 }], embedded_chunks: 0 });
+    expect(ingest.body).toEqual({ collection: 'plain', documents: [{ id: 'r', chunks: 1 }], embedded_chunks: 0, written_chunks: 1 });
     const res = await request(t.url).post('/collections/plain/search').send({ query: 'how do I get my money back' }).expect(200);
     expect(res.body).toEqual({ mode: 'text', results: [expect.objectContaining({ id: 'r', chunk: 0 })] });
     const vector = await request(t.url).post('/collections/plain/search').send({ query: 'money', mode: 'vector' }).expect(400);

@@ -159,24 +159,24 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
         );
       const three = (second: string, metadata: Record<string, unknown> = { v: 1 }): DocumentWrite =>
         doc('r', [['one', vec(1, 0, 0, 0)], [second, vec(0, 1, 0, 0)], ['three', vec(0, 0, 1, 0)]], metadata);
-      await store.upsertDocuments(collection, [three('two')], 4);
+      await expect(store.upsertDocuments(collection, [three('two')], 4)).resolves.toEqual({ written: 3 });
       const first = await versions();
       expect(Object.keys(first)).toEqual(['0', '1', '2']);
 
-      await store.upsertDocuments(collection, [three('two')], 4);
+      await expect(store.upsertDocuments(collection, [three('two')], 4)).resolves.toEqual({ written: 0 });
       expect(await versions()).toEqual(first);
 
-      await store.upsertDocuments(collection, [three('two changed')], 4);
+      await expect(store.upsertDocuments(collection, [three('two changed')], 4)).resolves.toEqual({ written: 1 });
       const second = await versions();
       expect([second[0], second[2]]).toEqual([first[0], first[2]]);
       expect(second[1]).not.toBe(first[1]);
       await expect(store.getDocument(collection.id, 'r')).resolves.toMatchObject({ chunks: [{ text: 'one' }, { text: 'two changed' }, { text: 'three' }] });
 
       // Other metadata is in every row; fewer chunks leave none behind; the search sees what was written.
-      await store.upsertDocuments(collection, [three('two changed', { v: 2 })], 4);
+      await expect(store.upsertDocuments(collection, [three('two changed', { v: 2 })], 4)).resolves.toEqual({ written: 3 });
       const third = await versions();
       expect([0, 1, 2].filter((c) => third[c] === second[c])).toEqual([]);
-      await store.upsertDocuments(collection, [doc('r', [['one', vec(1, 0, 0, 0)]], { v: 2 })], 4);
+      await expect(store.upsertDocuments(collection, [doc('r', [['one', vec(1, 0, 0, 0)]], { v: 2 })], 4)).resolves.toEqual({ written: 0 });
       expect(Object.keys(await versions())).toEqual(['0']);
       const hits = await store.searchVector(collection, vec(0, 0, 1, 0), 10, parseFilter({ v: 2 }));
       expect(hits.map((h) => [h.id, h.chunk, h.metadata])).toEqual([['r', 0, { v: 2 }]]);

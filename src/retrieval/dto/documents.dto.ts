@@ -71,6 +71,8 @@ export class UpsertDocumentsResponseDto {
   @ApiProperty({ type: [UpsertedDocumentDto] }) documents!: UpsertedDocumentDto[];
   @ApiProperty({ description: 'Chunks sent to the embedding model; unchanged chunks keep their stored vectors', example: 1 })
   embedded_chunks!: number;
+  @ApiProperty({ description: 'Chunk rows written (new or changed); chunks already stored as sent (same document, position, text and metadata) are left as they are', example: 1 })
+  written_chunks!: number;
   @ApiPropertyOptional({ type: EmbeddingUsageDto, description: 'Embedding tokens, as the upstream counted them' })
   usage?: EmbeddingUsageDto;
 }

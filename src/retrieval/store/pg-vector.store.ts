@@ -118,8 +118,8 @@ export class PgVectorStore extends VectorStore {
     });
   }
 
-  async upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<void> {
-    const changed = await this.transaction('upsert_documents', async (client) => {
+  async upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<{ written: number }> {
+    const { removed, written } = await this.transaction('upsert_documents', async (client) => {
       // Locks the collection row: concurrent writers to one collection take turns, so dimensions are fixed once.
       const locked = await client.query<{ dimensions: number | null }>('SELECT dimensions FROM retrieval_collections WHERE id = $1 FOR UPDATE', [collection.id]);
       if (locked.rowCount === 0) throw new StoreUnavailableError(`Collection '${collection.name}' was deleted during the write`, 'collection_deleted');
@@ -179,9 +179,10 @@ export class PgVectorStore extends VectorStore {
         }
       }
       await flush();
-      return (removed.rowCount ?? 0) + written;
+      return { removed: removed.rowCount ?? 0, written };
     });
-    this.source.rowsChanged?.(changed);
+    this.source.rowsChanged?.(removed + written);
+    return { written };
   }
 
   getDocument(collectionId: number, id: string): Promise<DocumentRecord | undefined> {

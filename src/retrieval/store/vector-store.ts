@@ -65,7 +65,8 @@ export abstract class VectorStore {
    * fixes the collection's dimensions (and makes its index) if not yet fixed; a different number
    * than the fixed one throws 409 and writes nothing.
    */
-  abstract upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<void>;
+  /** Answers how many chunk rows were written; rows already holding what was sent are left as they are. */
+  abstract upsertDocuments(collection: CollectionRecord, documents: DocumentWrite[], dimensions: number | null): Promise<{ written: number }>;
   abstract getDocument(collectionId: number, id: string): Promise<DocumentRecord | undefined>;
   abstract deleteDocument(collectionId: number, id: string): Promise<boolean>;
   /** Nearest chunks by cosine distance (HNSW); score = 1 - distance. */
