@@ -7,7 +7,7 @@ import { AppConfig } from '../../src/config/app-config.js';
 import { validateEnvironment } from '../../src/config/environment.loader.js';
 import { EmbeddedPostgres } from '../../src/retrieval/store/embedded/embedded-postgres.js';
 import { LOCK_FILE } from '../../src/retrieval/store/embedded/data-dir.lock.js';
-import { runMigrations } from '../../src/retrieval/store/migrations.js';
+import { MIGRATIONS, runMigrations } from '../../src/retrieval/store/migrations.js';
 import { parseFilter } from '../../src/retrieval/store/metadata-filter.js';
 import { indexName, PgVectorStore } from '../../src/retrieval/store/pg-vector.store.js';
 import { StoreConnection } from '../../src/retrieval/store/store-connection.js';
@@ -348,6 +348,36 @@ describe("VectorStore: the embedded store's worker yields the CPU to the event l
       expect(getPriority()).toBe(mine);
     } finally {
       await connection.onApplicationShutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('VectorStore: a database of the first schema version is upgraded at start', () => {
+  it('migration 2 turns the text index to fastupdate off and merges its pending list; its entries are all found', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-upgrade-'));
+    const config = new AppConfig(validateEnvironment({ DATA_DIR: dir }));
+    const embedded = new EmbeddedPostgres(dir);
+    await embedded.start();
+    const pool = embedded.createPool({});
+    try {
+      await expect(runMigrations(pool, MIGRATIONS.slice(0, 1))).resolves.toEqual([1]);
+      const store = new PgVectorStore({ pool: async () => pool }, config.retrieval.hnsw);
+      const collection = await store.createCollection({ name: 'old', model: null, dimensions: null, metadata: {} });
+      await store.upsertDocuments(collection, Array.from({ length: 200 }, (_, i) => doc(`d${i}`, [[`page ${i} about refunds and returns`, null]])), null);
+      const options = async (): Promise<string[] | null> =>
+        (await pool.query<{ options: string[] | null }>(`SELECT reloptions AS options FROM pg_class WHERE relname = 'retrieval_chunks_tsv'`)).rows[0].options;
+      expect(await options()).toBeNull();
+
+      await expect(runMigrations(pool)).resolves.toEqual([2]);
+      expect(await options()).toContain('fastupdate=off');
+      // The pending list was merged by the migration: nothing is left to clean.
+      await expect(pool.query(`SELECT gin_clean_pending_list('retrieval_chunks_tsv'::regclass)::int AS pages`)).resolves.toMatchObject({ rows: [{ pages: 0 }] });
+      const hits = await store.searchText(collection, 'refunds', 300, []);
+      expect(hits).toHaveLength(200);
+    } finally {
+      await pool.end();
+      await embedded.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -61,14 +61,17 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
 /** Any number, the same for every ballast: instances starting together migrate one at a time. */
 const MIGRATION_LOCK = 7_310_023;
 
-/** Applies the versions not yet applied; safe to run at every start and from several instances at once. */
-export async function runMigrations(pool: pg.Pool): Promise<number[]> {
+/**
+ * Applies the versions not yet applied; safe to run at every start and from several instances at once.
+ * `migrations`: all of them (tests give the first ones only, to make a database of an earlier version).
+ */
+export async function runMigrations(pool: pg.Pool, migrations: typeof MIGRATIONS = MIGRATIONS): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS retrieval_schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const migration of MIGRATIONS) {
+    for (const migration of migrations) {
       await client.query('BEGIN');
       try {
         await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
