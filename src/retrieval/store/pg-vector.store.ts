@@ -133,6 +133,9 @@ export class PgVectorStore extends VectorStore {
         }
       }
       const ids = documents.map((d) => d.id);
+      // The documents' rows are locked as well: a delete of one of them (which does not lock the collection)
+      // either waits for this write, or has finished first and its chunk rows are not among those kept below.
+      await client.query('SELECT 1 FROM retrieval_documents WHERE collection_id = $1 AND id = ANY($2::text[]) FOR UPDATE', [collection.id, ids]);
       // A chunk row that is already what would be written (same document, position, text and metadata; the
       // vector follows from the text) stays as it is: a re-sent unchanged document costs no index insert
       // and leaves no dead row behind. The others of these documents go.
