@@ -133,13 +133,15 @@ export class PgVectorStore extends VectorStore {
         }
       }
       const ids = documents.map((d) => d.id);
+      // Each document's metadata as JSON text, made once: its row, the comparison below and every chunk row take it.
+      const metadataTexts = documents.map((d) => JSON.stringify(d.metadata));
       // The documents' rows are locked as well: a delete of one of them (which does not lock the collection)
       // either waits for this write, or has finished first and its chunk rows are not among those kept below.
       await client.query('SELECT 1 FROM retrieval_documents WHERE collection_id = $1 AND id = ANY($2::text[]) FOR UPDATE', [collection.id, ids]);
       // A chunk row that is already what would be written (same document, position, text and metadata; the
       // vector follows from the text) stays as it is: a re-sent unchanged document costs no index insert
       // and leaves no dead row behind. The others of these documents go.
-      const positions = documents.flatMap((d) => d.chunks.map((chunk, i) => ({ doc: d.id, chunk: i, hash: chunk.hash, metadata: JSON.stringify(d.metadata) })));
+      const positions = documents.flatMap((d, n) => d.chunks.map((chunk, i) => ({ doc: d.id, chunk: i, hash: chunk.hash, metadata: metadataTexts[n] })));
       const removed = await client.query(
         `DELETE FROM retrieval_chunks c WHERE c.collection_id = $1 AND c.document_id = ANY($2::text[]) AND NOT EXISTS (
            SELECT 1 FROM unnest($3::text[], $4::int[], $5::text[], $6::text[]) AS u(doc, chunk, hash, metadata)
@@ -156,7 +158,7 @@ export class PgVectorStore extends VectorStore {
         `INSERT INTO retrieval_documents (collection_id, id, metadata, chunk_count)
          SELECT $1, u.id, u.metadata::jsonb, u.chunks FROM unnest($2::text[], $3::text[], $4::int[]) AS u(id, metadata, chunks)
          ON CONFLICT (collection_id, id) DO UPDATE SET metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()`,
-        [collection.id, ids, documents.map((d) => JSON.stringify(d.metadata)), documents.map((d) => d.chunks.length)],
+        [collection.id, ids, metadataTexts, documents.map((d) => d.chunks.length)],
       );
       let rows: { doc: string; chunk: number; text: string; hash: string; metadata: string; vector: string | null }[] = [];
       let chars = 0;
@@ -172,8 +174,8 @@ export class PgVectorStore extends VectorStore {
         rows = [];
         chars = 0;
       };
-      for (const document of documents) {
-        const metadata = JSON.stringify(document.metadata);
+      for (const [n, document] of documents.entries()) {
+        const metadata = metadataTexts[n];
         for (const [chunk, write] of document.chunks.entries()) {
           if (unchanged.has(`${chunk}:${document.id}`)) continue;
           rows.push({ doc: document.id, chunk, text: write.text, hash: write.hash, metadata, vector: write.vector });

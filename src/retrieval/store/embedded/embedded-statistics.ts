@@ -31,11 +31,9 @@ export class EmbeddedStatistics {
   /** The store (re)opened: a table never analyzed but holding rows (an earlier version's, or lost counts) is analyzed now. */
   async opened(pool: pg.Pool): Promise<void> {
     this.changed = 0;
-    const { rows } = await pool.query<{ tuples: number; any: boolean }>(
-      `SELECT reltuples::float8 AS tuples, EXISTS (SELECT 1 FROM retrieval_chunks) AS any FROM pg_class WHERE oid = 'retrieval_chunks'::regclass`,
-    );
-    this.rowsAtLastAnalyze = Math.max(0, rows[0]?.tuples ?? 0);
-    if (rows[0] && rows[0].tuples < 0 && rows[0].any) this.start();
+    const tuples = await this.readRows(pool);
+    // reltuples is -1 until the first ANALYZE.
+    if (tuples < 0 && (await pool.query('SELECT 1 FROM retrieval_chunks LIMIT 1')).rowCount) this.start();
   }
 
   /** `count` chunk rows were written or deleted. */
@@ -67,7 +65,14 @@ export class EmbeddedStatistics {
   private async analyze(): Promise<void> {
     const pool = await this.pool();
     await pool.query(`ANALYZE ${TABLES}`);
+    await this.readRows(pool);
+  }
+
+  /** The planner's row count of the chunks table (-1: never analyzed), kept as the base of the next threshold. */
+  private async readRows(pool: pg.Pool): Promise<number> {
     const { rows } = await pool.query<{ tuples: number }>(`SELECT reltuples::float8 AS tuples FROM pg_class WHERE oid = 'retrieval_chunks'::regclass`);
-    this.rowsAtLastAnalyze = Math.max(0, rows[0]?.tuples ?? 0);
+    const tuples = rows[0]?.tuples ?? 0;
+    this.rowsAtLastAnalyze = Math.max(0, tuples);
+    return tuples;
   }
 }
