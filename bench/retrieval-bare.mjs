@@ -8,45 +8,24 @@
 // ballast, so each search also hops to it and back. pg (DATABASE_URL): a pool of DATABASE_POOL_MAX on
 // the event loop. Forked with UPSTREAM_ORIGIN, COLLECTION, EF_SEARCH and one of those; sends { type: 'ready', port }.
 import http from 'node:http';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import pg from 'pg';
 import { Pool } from 'undici';
+import { storeAdapter, storePool } from './retrieval-store.mjs';
 
 const here = fileURLToPath(import.meta.url);
 const { DATA_DIR, DATABASE_URL, DATABASE_POOL_MAX = '4', UPSTREAM_ORIGIN, COLLECTION, EF_SEARCH = '100' } = process.env;
-const dist = (file) => import(pathToFileURL(path.join(path.dirname(here), '..', 'dist', 'retrieval', 'store', file)).href);
 
-/** ballast's adapter on `pool` with ballast's session settings on each connection, and the collection's record. */
-async function openStore(poolOptions) {
-  const { PgVectorStore } = await dist('pg-vector.store.js');
-  const { sessionSettings } = await dist('store-connection.js');
-  const settings = sessionSettings({ statementTimeoutMs: 30_000, hnsw: { efSearch: Number(EF_SEARCH) } });
-  const pool = new pg.Pool({ ...poolOptions, onConnect: async (client) => { for (const s of settings) await client.query(s); } });
-  const store = new PgVectorStore({ pool: async () => pool }, { m: 16, efConstruction: 64 });
-  const collection = await store.findCollection(COLLECTION);
-  if (!collection) throw new Error(`no collection ${COLLECTION}`);
+/** The search: ballast's adapter on the store, with ballast's session settings. */
+async function openStore(options) {
+  const { store, collection } = await storeAdapter(await storePool(options, Number(EF_SEARCH)), COLLECTION);
   return (literal, topK) => store.searchVector(collection, literal, topK, []);
 }
 
-/** Embedded: the store in this thread, through ballast's own connection called in-thread. */
-async function openEmbedded() {
+if (!isMainThread) {
   const { PGlite } = await import('@electric-sql/pglite');
   const { vector } = await import('@electric-sql/pglite-pgvector');
-  const { WorkerPgConnection } = await dist('embedded/worker-pg.connection.js');
-  const db = await PGlite.create({ dataDir: DATA_DIR, extensions: { vector } });
-  const inThread = { ready: Promise.resolve(), exchange: (bytes) => db.execProtocolStream(bytes, { throwOnError: false }) };
-  class Client extends pg.Client {
-    constructor(config) {
-      super({ ...config, connection: new WorkerPgConnection(inThread) });
-    }
-  }
-  return openStore({ Client, max: 1, idleTimeoutMillis: 0 });
-}
-
-if (!isMainThread) {
-  const search = await openEmbedded();
+  const search = await openStore({ pglite: await PGlite.create({ dataDir: DATA_DIR, extensions: { vector } }) });
   parentPort.on('message', ({ id, literal, topK }) => {
     search(literal, topK).then(
       (hits) => parentPort.postMessage({ id, hits }),

@@ -7,7 +7,7 @@
 //              embeddings from a fast local upstream (retrieval-upstream.mjs, clustered vectors)
 //   search     c=1 (vector 1,000 queries, text and hybrid 200, each after an unmeasured pass over the same queries) and
 //              c=16 (4 s closed loop) per mode: vector, text, hybrid; for c=1 vector also ballast's own time and its
-//              upstream time (Server-Timing)
+//              store and upstream times (Server-Timing)
 //   recall@10  of `vector` against exact neighbours computed here by brute force on the same vectors
 //   store SQL  the same vector query through the same adapter straight to the store (no HTTP, Nest or
 //              worker hop), with ballast's session settings (ef_search, iterative scan), as many samples as
@@ -34,12 +34,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
-import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { vector as pgvectorExtension } from '@electric-sql/pglite-pgvector';
 import { JSON_HEADERS, ROOT, benchTempDir, f1, f2, mdTable, percentile, procRssMiB, runStandalone, sleep, sortNum, startBallast, startForked, stopChild, track } from './lib.mjs';
 import { spawn } from 'node:child_process';
-import { parseText, textFor, vectorFor } from './retrieval-data.mjs';
+import { textFor, vectorFor } from './retrieval-data.mjs';
+import { storeAdapter, storePool } from './retrieval-store.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.BENCH_RETRIEVAL_SIZES ?? '10000x384,50000x384,10000x1536').split(',').map((s) => s.split('x').map(Number));
@@ -84,7 +84,7 @@ async function post(pool, p, body) {
   return JSON.parse(text);
 }
 
-/** The last answer's Server-Timing: `ballast` (own time: all but waiting on the upstream) and `upstream`, ms. */
+/** The last answer's Server-Timing: `ballast` (own time: all but waiting on the upstream), `store` (of it, waiting on the store) and `upstream`, ms. */
 const serverTiming = () => Object.fromEntries([...lastTiming.matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1], Number(m[2])]));
 
 async function waitStoreUp(origin) {
@@ -128,34 +128,10 @@ async function startPgServer(dataDir) {
 /** The vector the upstream answers for query q, as the pgvector text ballast sends. */
 const queryLiteral = (q, n, dims) => `[${Array.from(vectorFor('q', q, n, dims), (x) => x.toFixed(6)).join(',')}]`;
 
-/** The adapter (dist) on a pool straight to the store, with ballast's session settings, and the collection's record. */
-async function directStore(pool, name) {
-  const { PgVectorStore } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'pg-vector.store.js')).href);
-  const { sessionSettings } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'store-connection.js')).href);
-  for (const statement of sessionSettings({ statementTimeoutMs: 30_000, hnsw: { efSearch: EF_SEARCH } })) await pool.query(statement);
-  const store = new PgVectorStore({ pool: async () => pool }, { m: 16, efConstruction: 64 });
-  return { store, collection: await store.findCollection(name) };
-}
-
-/**
- * A pg.Pool of one on an embedded PGlite opened in this process, through ballast's own connection
- * (dist; pg-protocol's serializer, one exchange per statement) called in this thread: no worker hop.
- */
-async function pgliteDirectPool(db) {
-  const { WorkerPgConnection } = await import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', 'embedded', 'worker-pg.connection.js')).href);
-  const inThread = { ready: Promise.resolve(), exchange: (bytes) => db.execProtocolStream(bytes, { throwOnError: false }) };
-  class DirectClient extends pg.Client {
-    constructor(config) {
-      super({ ...config, connection: new WorkerPgConnection(inThread) });
-    }
-  }
-  return new pg.Pool({ Client: DirectClient, max: 1 });
-}
-
 /** The same vector SQL through the same adapter (dist), straight to the store: no HTTP, Nest or worker hop. */
 async function storeSqlLatencies(poolFactory, name, n, dims) {
   const pool = await poolFactory();
-  const { store, collection } = await directStore(pool, name);
+  const { store, collection } = await storeAdapter(pool, name);
   const literals = Array.from({ length: C1_VECTOR_QUERIES + 10 }, (_, q) => queryLiteral(q, n, dims));
   // One unmeasured pass: the store reopened cold (embedded) has the index in its cache, as ballast's had.
   for (const literal of literals) await store.searchVector(collection, literal, 10, []);
@@ -213,8 +189,8 @@ async function runOne(backend, n, dims, upstream) {
     // The store SQL to interleave with c=1 vector search. Embedded: PGlite is one process's, so ballast
     // stops, DATA_DIR is copied, and ballast starts again on the original while this process opens the copy.
     if (backend === 'pg') {
-      const directPool = new pg.Pool({ connectionString: pgServer.url, max: 1 });
-      storeDirect = { ...(await directStore(directPool, name)), close: () => directPool.end() };
+      const directPool = await storePool({ connectionString: pgServer.url, max: 1 }, EF_SEARCH);
+      storeDirect = { ...(await storeAdapter(directPool, name)), close: () => directPool.end() };
     } else {
       await pool.close();
       await stopChild(bal.cp);
@@ -229,8 +205,8 @@ async function runOne(backend, n, dims, upstream) {
       pool = connect(bal.origin);
       await waitStoreUp(bal.origin);
       const db = await PGlite.create({ dataDir: copy, extensions: { vector: pgvectorExtension } });
-      const directPool = await pgliteDirectPool(db);
-      storeDirect = { ...(await directStore(directPool, name)), close: async () => { await directPool.end(); await db.close(); } };
+      const directPool = await storePool({ pglite: db }, EF_SEARCH);
+      storeDirect = { ...(await storeAdapter(directPool, name)), close: async () => { await directPool.end(); await db.close(); } };
     }
 
     // The floor: the bare server (retrieval-bare.mjs) doing a search's work on its own copy of the store (pg: the same server).
@@ -243,6 +219,7 @@ async function runOne(backend, n, dims, upstream) {
     for (const mode of MODES) {
       const ms = [];
       const own = [];
+      const storeMs = [];
       const upstreamMs = [];
       const sql = [];
       const bareMs = [];
@@ -269,11 +246,12 @@ async function runOne(backend, n, dims, upstream) {
         ms.push(performance.now() - s);
         const timing = serverTiming();
         own.push(timing.ballast);
+        storeMs.push(timing.store);
         upstreamMs.push(timing.upstream);
         if (mode === 'vector') bareMs.push(await bareAfter(q));
         if (mode === 'vector') sql.push(await sqlAfter(q));
       }
-      row.modes[mode] = { c1: sortNum(ms), c1Own: sortNum(own), c1Upstream: sortNum(upstreamMs) };
+      row.modes[mode] = { c1: sortNum(ms), c1Own: sortNum(own), c1Store: sortNum(storeMs), c1Upstream: sortNum(upstreamMs) };
       if (mode === 'vector') Object.assign(row, { storeSql: sortNum(sql), bareC1: sortNum(bareMs) });
     }
     // The pg server takes 4 connections, all ballast's at c=16; the embedded copy is not needed again.
@@ -339,11 +317,11 @@ async function runOne(backend, n, dims, upstream) {
 
   // the same SQL straight to the store
   if (backend === 'pg') {
-    row.storeSqlAlone = await storeSqlLatencies(async () => new pg.Pool({ connectionString: pgServer.url, max: 1 }), name, n, dims);
+    row.storeSqlAlone = await storeSqlLatencies(() => storePool({ connectionString: pgServer.url, max: 1 }, EF_SEARCH), name, n, dims);
     await stopChild(pgServer.cp);
   } else {
     const db = await PGlite.create({ dataDir: env.DATA_DIR, extensions: { vector: pgvectorExtension } });
-    row.storeSqlAlone = await storeSqlLatencies(() => pgliteDirectPool(db), name, n, dims);
+    row.storeSqlAlone = await storeSqlLatencies(() => storePool({ pglite: db }, EF_SEARCH), name, n, dims);
     await db.close();
   }
   return row;
@@ -360,14 +338,14 @@ export async function runRetrieval() {
         console.log(`retrieval: ${backend} ${n} x ${dims}`);
         const row = await runOne(backend, n, dims, upstream);
         rows.push(row);
-        console.log(JSON.stringify({ ...row, embedDirect: { p50: percentile(row.embedDirect, 50), p99: percentile(row.embedDirect, 99) }, modes: Object.fromEntries(Object.entries(row.modes).map(([m, v]) => [m, { c1p50: percentile(v.c1, 50), c1p99: percentile(v.c1, 99), ownP50: percentile(v.c1Own, 50), upstreamP50: percentile(v.c1Upstream, 50), c16p50: percentile(v.c16, 50), c16p99: percentile(v.c16, 99), rps: v.rps, healthP99: v.healthP99 }])), bareC1: { p50: percentile(row.bareC1, 50), p99: percentile(row.bareC1, 99) }, storeSql: { p50: percentile(row.storeSql, 50), p99: percentile(row.storeSql, 99) }, storeSqlAlone: { p50: percentile(row.storeSqlAlone, 50), p99: percentile(row.storeSqlAlone, 99) } }));
+        console.log(JSON.stringify({ ...row, embedDirect: { p50: percentile(row.embedDirect, 50), p99: percentile(row.embedDirect, 99) }, modes: Object.fromEntries(Object.entries(row.modes).map(([m, v]) => [m, { c1p50: percentile(v.c1, 50), c1p99: percentile(v.c1, 99), ownP50: percentile(v.c1Own, 50), storeP50: percentile(v.c1Store, 50), storeP99: percentile(v.c1Store, 99), upstreamP50: percentile(v.c1Upstream, 50), c16p50: percentile(v.c16, 50), c16p99: percentile(v.c16, 99), rps: v.rps, healthP99: v.healthP99 }])), bareC1: { p50: percentile(row.bareC1, 50), p99: percentile(row.bareC1, 99) }, storeSql: { p50: percentile(row.storeSql, 50), p99: percentile(row.storeSql, 99) }, storeSqlAlone: { p50: percentile(row.storeSqlAlone, 50), p99: percentile(row.storeSqlAlone, 99) } }));
       }
     }
   } finally {
     await stopChild(upstream.cp);
   }
   const table = mdTable(
-    ['store', 'chunks x dims', 'ingest chunks/s', 'mode', 'c=1 p50 / p99 ms', 'c=1 p50 ballast own / upstream ms', 'c=16 p50 / p99 ms', 'c=16 req/s', 'store SQL c=1 p50 / p99 ms: interleaved · alone after', 'bare server c=1 p50 / p99 ms · c=16 req/s', 'upstream embed direct p50 / p99 ms', 'recall@10', '/health p99 ingest / search ms (vector: ballast · bare)', 'RSS MiB'],
+    ['store', 'chunks x dims', 'ingest chunks/s', 'mode', 'c=1 p50 / p99 ms', 'c=1 p50 ballast own (of it the store) / upstream ms', 'c=16 p50 / p99 ms', 'c=16 req/s', 'store SQL c=1 p50 / p99 ms: interleaved · alone after', 'bare server c=1 p50 / p99 ms · c=16 req/s', 'upstream embed direct p50 / p99 ms', 'recall@10', '/health p99 ingest / search ms (vector: ballast · bare)', 'RSS MiB'],
     rows.flatMap((r) =>
       MODES.map((mode, i) => [
         i === 0 ? r.backend : '',
@@ -375,7 +353,7 @@ export async function runRetrieval() {
         i === 0 ? f1(r.ingestRate) : '',
         mode,
         `${f2(percentile(r.modes[mode].c1, 50))} / ${f2(percentile(r.modes[mode].c1, 99))}`,
-        `${f2(percentile(r.modes[mode].c1Own, 50))} / ${f2(percentile(r.modes[mode].c1Upstream, 50))}`,
+        `${f2(percentile(r.modes[mode].c1Own, 50))} (${f2(percentile(r.modes[mode].c1Store, 50))}) / ${f2(percentile(r.modes[mode].c1Upstream, 50))}`,
         `${f2(percentile(r.modes[mode].c16, 50))} / ${f2(percentile(r.modes[mode].c16, 99))}`,
         f1(r.modes[mode].rps),
         mode === 'vector' ? `${f2(percentile(r.storeSql, 50))} / ${f2(percentile(r.storeSql, 99))} · ${f2(percentile(r.storeSqlAlone, 50))} / ${f2(percentile(r.storeSqlAlone, 99))}` : '',

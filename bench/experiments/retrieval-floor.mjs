@@ -9,7 +9,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { vector as pgvectorExtension } from '@electric-sql/pglite-pgvector';
 
@@ -31,21 +30,10 @@ const copyOf = (to) => {
   fs.rmSync(path.join(to, 'ballast.lock'), { force: true });
   return to;
 };
-const dist = (file) => import(pathToFileURL(path.join(ROOT, 'dist', 'retrieval', 'store', file)).href);
-const { PgVectorStore } = await dist('pg-vector.store.js');
-const { sessionSettings } = await dist('store-connection.js');
-const { WorkerPgConnection } = await dist('embedded/worker-pg.connection.js');
+const { storeAdapter, storePool } = await import(pathToFileURL(path.join(ROOT, 'bench', 'retrieval-store.mjs')).href);
 const db = await PGlite.create({ dataDir: copyOf(path.join(DATA, 'floor-sql')), extensions: { vector: pgvectorExtension } });
-const inThread = { ready: Promise.resolve(), exchange: (bytes) => db.execProtocolStream(bytes, { throwOnError: false }) };
-class DirectClient extends pg.Client {
-  constructor(config) {
-    super({ ...config, connection: new WorkerPgConnection(inThread) });
-  }
-}
-const directPool = new pg.Pool({ Client: DirectClient, max: 1, idleTimeoutMillis: 0 });
-for (const statement of sessionSettings({ statementTimeoutMs: 30_000, hnsw: { efSearch: EF_SEARCH } })) await directPool.query(statement);
-const store = new PgVectorStore({ pool: async () => directPool }, { m: 16, efConstruction: 64 });
-const collection = await store.findCollection(name);
+const directPool = await storePool({ pglite: db }, EF_SEARCH);
+const { store, collection } = await storeAdapter(directPool, name);
 
 const upstream = await lib.startForked(path.join(ROOT, 'bench', 'retrieval-upstream.mjs'), 'retrieval-upstream', { DIMS: String(DIMS) });
 const bare = await lib.startForked(path.join(ROOT, 'bench', 'retrieval-bare.mjs'), 'retrieval-bare', {

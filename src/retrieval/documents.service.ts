@@ -39,13 +39,13 @@ export class DocumentsService {
     const options = this.chunkOptions(dto);
     const writes = await this.chunked(dto, options);
 
-    const collection = await this.collections.require(name);
+    const collection = await ctx.timeStore(() => this.collections.require(name));
     let dimensions: number | null = null;
     let embedded = 0;
     let usage: UpsertDocumentsResponseDto['usage'];
     if (collection.model !== null) {
       const all = writes.flatMap((w) => w.chunks);
-      const known = await this.store.knownVectors(collection.id, [...new Set(all.map((c) => c.hash))]);
+      const known = await ctx.timeStore(() => this.store.knownVectors(collection.id, [...new Set(all.map((c) => c.hash))]));
       const missing = [...new Map(all.filter((c) => !known.has(c.hash)).map((c) => [c.hash, c.text])).entries()];
       const result = await this.embedder.embed(collection, missing.map(([, text]) => text), ctx);
       missing.forEach(([hash], i) => known.set(hash, result.vectors[i]));
@@ -54,7 +54,7 @@ export class DocumentsService {
       embedded = missing.length;
       usage = result.usage;
     }
-    const { written } = await this.store.upsertDocuments(collection, writes, dimensions);
+    const { written } = await ctx.timeStore(() => this.store.upsertDocuments(collection, writes, dimensions));
     const response: UpsertDocumentsResponseDto = {
       collection: collection.name,
       documents: writes.map((w) => ({ id: w.id, chunks: w.chunks.length })),

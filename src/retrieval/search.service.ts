@@ -55,7 +55,7 @@ export class SearchService {
     const asked: Asked = { query, topK, filter, mode: request.mode ?? undefined, param };
 
     const remembered = this.known.get(name);
-    if (!remembered) return this.searchIn(await this.lookUp(name), asked, ctx);
+    if (!remembered) return this.searchIn(await this.lookUp(name, ctx), asked, ctx);
     let outcome: { response: SearchResponseDto } | { error: unknown };
     try {
       outcome = { response: await this.searchIn(remembered, asked, ctx) };
@@ -65,16 +65,16 @@ export class SearchService {
     if ('response' in outcome && outcome.response.results.length > 0) return outcome.response;
     // Nothing found (or a failure) under a remembered record: the collection may have been deleted or
     // made again under a new id (by another instance). Unchanged, that was the answer.
-    const current = await this.lookUp(name);
+    const current = await this.lookUp(name, ctx);
     if (!sameCollection(current, remembered)) return this.searchIn(current, asked, ctx);
     if ('error' in outcome) throw outcome.error;
     return outcome.response;
   }
 
   /** The collection's record from the store (404 if none), remembered for the next search. */
-  private async lookUp(name: string): Promise<CollectionRecord> {
+  private async lookUp(name: string, ctx: RequestContext): Promise<CollectionRecord> {
     this.known.forget(name);
-    const collection = await this.collections.require(name);
+    const collection = await ctx.timeStore(() => this.collections.require(name));
     this.known.remember(collection);
     return collection;
   }
@@ -86,9 +86,9 @@ export class SearchService {
       throw new InvalidRequestError(`Collection '${collection.name}' is text-only (created with model: null): use mode "text"`, { param: `${param}mode`, code: 'text_only_collection' });
     }
 
-    if (mode === 'text') return { mode, results: await this.store.searchText(collection, query, topK, filter) };
+    if (mode === 'text') return { mode, results: await ctx.timeStore(() => this.store.searchText(collection, query, topK, filter)) };
     const depth = mode === 'hybrid' ? Math.max(topK * HYBRID_DEPTH, HYBRID_MIN_CANDIDATES) : topK;
-    const textHits = mode === 'hybrid' ? this.store.searchText(collection, query, depth, filter) : Promise.resolve([]);
+    const textHits = mode === 'hybrid' ? ctx.timeStore(() => this.store.searchText(collection, query, depth, filter)) : Promise.resolve([]);
     // Both lists are asked for at once; the text list does not wait for the embedding.
     textHits.catch(() => undefined);
     const { hits: vectorHits, usage } = await this.vectorSearch(collection, query, depth, filter, ctx);
@@ -110,7 +110,7 @@ export class SearchService {
     if (collection.dimensions !== null && embedded.dimensions !== collection.dimensions) {
       throw dimensionMismatch(collection.name, collection.dimensions, embedded.dimensions ?? 0);
     }
-    const hits = await this.store.searchVector(collection, embedded.vectors[0], topK, filter);
+    const hits = await ctx.timeStore(() => this.store.searchVector(collection, embedded.vectors[0], topK, filter));
     return embedded.usage ? { hits, usage: embedded.usage } : { hits };
   }
 }

@@ -176,6 +176,13 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       expect(res.body.results).toHaveLength(2);
       expect(res.body.results[0]).toMatchObject({ id: 'shipping', chunk: 0, text: DOCS[1].text, metadata: DOCS[1].metadata });
       expect(res.body.results[0].score).toBeCloseTo(1, 4);
+      // The store's part of ballast's own time is shown beside it; a route that never asks the store shows none.
+      const timing = /ballast;dur=([\d.]+).*upstream;dur=([\d.]+).*store;dur=([\d.]+)/.exec(res.headers['server-timing']);
+      expect(timing).not.toBeNull();
+      expect(Number(timing![3])).toBeGreaterThan(0);
+      expect(Number(timing![3])).toBeLessThanOrEqual(Number(timing![1]));
+      const health = await request(t.url).get('/health').expect(200);
+      expect(health.headers['server-timing']).not.toContain('store');
     });
 
     it('text: a question sharing only some words finds the refunds page', async () => {

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { ApiError, ClientClosedError } from '../errors/index.js';
 import { RequestContext } from './request-context.js';
 
@@ -47,5 +48,36 @@ describe(RequestContext.name, () => {
     ctx.upstreamMs = 5;
     expect(ctx.ownMs(ctx.startedAt + 7)).toBeCloseTo(2);
     expect(ctx.serverTiming(ctx.startedAt + 7)).toBe('ballast;dur=2.000;desc="ballast own time", upstream;dur=5.000');
+  });
+
+  it('counts time waiting on the vector store once however many operations overlap, failed ones too', async () => {
+    const ctx = new RequestContext();
+    let now = ctx.startedAt;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      expect(ctx.serverTiming(now)).not.toContain('store');
+      let settleFirst!: (value: number) => void;
+      let failSecond!: (error: Error) => void;
+      const first = ctx.timeStore(() => new Promise<number>((resolve) => (settleFirst = resolve)));
+      now += 2;
+      const second = ctx.timeStore(() => new Promise<number>((_, reject) => (failSecond = reject)));
+      now += 3;
+      settleFirst(1);
+      await expect(first).resolves.toBe(1);
+      now += 4;
+      failSecond(new Error('store gone'));
+      await expect(second).rejects.toThrow('store gone');
+      expect(ctx.storeMs).toBe(9);
+      now += 10;
+      await ctx.timeStore(async () => {
+        now += 1;
+      });
+      expect(ctx.storeMs).toBe(10);
+      expect(ctx.serverTiming(now)).toBe(
+        'ballast;dur=20.000;desc="ballast own time", upstream;dur=0.000, store;dur=10.000;desc="vector store, within ballast own time"',
+      );
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

@@ -7,12 +7,17 @@ export type CancelReason = 'client' | 'shutdown';
 
 /**
  * What a service needs to know about the HTTP request it serves, without seeing HTTP: a signal that
- * fires when the client goes away, and a tally of time spent waiting on upstreams (for
- * Server-Timing: ballast's own time is the total minus that wait).
+ * fires when the client goes away, and tallies of time spent waiting on upstreams (for
+ * Server-Timing: ballast's own time is the total minus that wait) and on the vector store (a part
+ * of ballast's own time, shown beside it).
  */
 export class RequestContext {
   readonly startedAt = performance.now();
   upstreamMs = 0;
+  /** Time with at least one of this request's vector-store operations in flight, in ms (overlapping ones count once). */
+  storeMs = 0;
+  private storeInFlight = 0;
+  private storeBusySince = 0;
   /**
    * The route pattern that matched (e.g. `/chat/complete`), or `unmatched`: for metrics, the log
    * line and probe checks. Read once per request, because Fastify's `request.routeOptions` builds
@@ -91,8 +96,24 @@ export class RequestContext {
     this.ownMsAtStreamOpen ??= Math.max(0, now - this.startedAt - this.upstreamMs);
   }
 
+  /** Runs `operation` (a call to the vector store) counted as waiting on the store; resolves or rejects as it does. */
+  async timeStore<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.storeInFlight++ === 0) this.storeBusySince = performance.now();
+    try {
+      return await operation();
+    } finally {
+      if (--this.storeInFlight === 0) this.storeMs += performance.now() - this.storeBusySince;
+    }
+  }
+
+  /** Whether this request has asked the vector store anything. */
+  get usedStore(): boolean {
+    return this.storeMs > 0 || this.storeInFlight > 0;
+  }
+
   serverTiming(now = performance.now()): string {
-    return `ballast;dur=${this.ownMs(now).toFixed(3)};desc="ballast own time", upstream;dur=${this.upstreamMs.toFixed(3)}`;
+    const timing = `ballast;dur=${this.ownMs(now).toFixed(3)};desc="ballast own time", upstream;dur=${this.upstreamMs.toFixed(3)}`;
+    return this.usedStore ? `${timing}, store;dur=${this.storeMs.toFixed(3)};desc="vector store, within ballast own time"` : timing;
   }
 
   /** A context for work that no HTTP request drives (probes, tests). */

@@ -52,7 +52,7 @@ export function registerRequestLifecycle(fastify: FastifyInstance, options: Requ
       const durationMs = now - ctx.startedAt;
       metrics.httpDuration.series(request.method, route, status).observe(durationMs / 1000);
       metrics.ownTime.series(route).observe(ctx.ownMs(now) / 1000);
-      const fields = {
+      const fields: { reqId: string; method: string; route: string; status: number; durationMs: number; upstreamMs: number; storeMs?: number } = {
         reqId: request.id,
         method: request.method,
         route,
@@ -60,6 +60,7 @@ export function registerRequestLifecycle(fastify: FastifyInstance, options: Requ
         durationMs: round(durationMs),
         upstreamMs: round(ctx.upstreamMs),
       };
+      if (ctx.usedStore) fields.storeMs = round(ctx.storeMs);
       if (status >= 500) lines.warn(fields, 'request failed');
       else lines.info(fields, finished ? 'request completed' : 'client closed request');
       // Last: a drain waiting for the in-flight count to reach 0 then finds this line queued.
