@@ -1,7 +1,7 @@
 // The floor of a vector search on this machine (issue 23): a bare server doing what a search through
 // ballast must do, and nothing else (no Nest, Fastify, validation, limits, metrics or logs):
 //   POST /collections/:name/search {query, top_k?} → the query embedded by the upstream (undici, one
-//   call, no cache: as the benchmark runs ballast) → the same SQL as the benchmark's store SQL (ballast's
+//   call; no cache, as the benchmark runs ballast, unless EMBED_CACHE=1) → the same SQL as the benchmark's store SQL (ballast's
 //   PgVectorStore, its session settings and its connection to the store) → {results}.
 //   GET /health → 200 at once, for the /health probe.
 // Embedded (DATA_DIR, a copy: PGlite opens a directory once): PGlite is owned by a worker thread, as in
@@ -57,10 +57,16 @@ if (!isMainThread) {
     });
   }
   const upstream = new Pool(UPSTREAM_ORIGIN, { connections: 64, keepAliveTimeout: 60_000 });
+  // EMBED_CACHE=1: each query's vector remembered, as ballast's embeddings cache does (on by default there, off in the benchmark).
+  const cache = process.env.EMBED_CACHE === '1' ? new Map() : undefined;
   const embed = async (text) => {
+    const cached = cache?.get(text);
+    if (cached) return cached;
     const res = await upstream.request({ method: 'POST', path: '/v1/embeddings', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bench-embed', input: [text] }) });
     const answer = await res.body.json();
-    return `[${answer.data[0].embedding.join(',')}]`;
+    const literal = `[${answer.data[0].embedding.join(',')}]`;
+    cache?.set(text, literal);
+    return literal;
   };
   const send = (res, status, body) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const server = http.createServer((req, res) => {

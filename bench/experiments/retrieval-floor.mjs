@@ -1,6 +1,6 @@
 // Experiment: a c=1 vector search through ballast (embedded store) against its floor, on the data of
 // retrieval-search.mjs (B=embedded, run it first to ingest). Per query, in turn: ballast (embeddings cache
-// off as in the benchmark, or CACHE=<entries>: on, filled by the warm pass), the bare server
+// off as in the benchmark, or CACHE=<entries>: on, filled by the warm pass, and the bare server's too), the bare server
 // (bench/retrieval-bare.mjs: node:http, the upstream call, a worker owning PGlite, nothing else), and the
 // same SQL in this thread (the "store SQL"). Each on its own copy of the store. QUERIES (1010,
 // first 10 dropped) after an unmeasured pass. One JSON line out: p50/p99 of each and the p99 ratios.
@@ -37,7 +37,7 @@ const { store, collection } = await storeAdapter(directPool, name);
 
 const upstream = await lib.startForked(path.join(ROOT, 'bench', 'retrieval-upstream.mjs'), 'retrieval-upstream', { DIMS: String(DIMS) });
 const bare = await lib.startForked(path.join(ROOT, 'bench', 'retrieval-bare.mjs'), 'retrieval-bare', {
-  DATA_DIR: copyOf(path.join(DATA, 'floor-bare')), COLLECTION: name, EF_SEARCH: String(EF_SEARCH), UPSTREAM_ORIGIN: upstream.origin,
+  DATA_DIR: copyOf(path.join(DATA, 'floor-bare')), COLLECTION: name, EF_SEARCH: String(EF_SEARCH), UPSTREAM_ORIGIN: upstream.origin, EMBED_CACHE: (process.env.CACHE ?? '0') === '0' ? '0' : '1',
 });
 const env = { RETRIEVAL_ENABLED: 'true', EMBEDDING_MODEL: 'bench-embed', EMBEDDINGS_CACHE_SIZE: process.env.CACHE ?? '0', RETRIEVAL_HNSW_EF_SEARCH: String(EF_SEARCH), LOG_LEVEL: 'warn', DATA_DIR: path.join(DATA, 'embedded') };
 const startArgs = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start.split(' ').filter((a) => a.startsWith('--'));
