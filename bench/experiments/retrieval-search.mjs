@@ -94,7 +94,7 @@ const post = async (to, p, body) => {
   return text;
 };
 let lastTiming;
-/** Server-Timing's `ballast` (own time: all but waiting on the upstream) and `upstream` durations, ms. */
+/** Server-Timing's `ballast` (own time: all but waiting on the upstream), `store` (of it, waiting on the store) and `upstream` durations, ms. */
 const timing = () => Object.fromEntries([...String(lastTiming).matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1], Number(m[2])]));
 for (;;) {
   const body = await (await fetch(`${bal.origin}/ready`)).json();
@@ -126,6 +126,7 @@ for (const mode of process.env.C1 === '0' ? [] : MODES) {
   const ms = [];
   const own = [];
   const upstreamMs = [];
+  const storeMs = [];
   // WARM=1: one unmeasured pass over the same queries first (HTTP and, with INTERLEAVE, the store), as the benchmark does.
   if (process.env.WARM === '1') {
     for (let q = 0; q < QUERIES; q++) {
@@ -140,6 +141,7 @@ for (const mode of process.env.C1 === '0' ? [] : MODES) {
     const t = timing();
     own.push(t.ballast);
     upstreamMs.push(t.upstream);
+    storeMs.push(t.store ?? 0);
     if (interleaved && mode === 'vector') {
       const literal = `[${Array.from(vectorFor('q', q, N, DIMS), (x) => x.toFixed(6)).join(',')}]`;
       const s0 = performance.now();
@@ -149,7 +151,7 @@ for (const mode of process.env.C1 === '0' ? [] : MODES) {
   }
   if (interleaved && mode === 'vector') out.c1.interleavedStoreSql = summary(interleaved.ms);
   mark('c1');
-  out.c1[mode] = { ...summary(ms), ownP50: summary(own).p50, ownP99: summary(own).p99, upstreamP50: summary(upstreamMs).p50, upstreamP99: summary(upstreamMs).p99 };
+  out.c1[mode] = { ...summary(ms), ownP50: summary(own).p50, ownP99: summary(own).p99, storeP50: summary(storeMs).p50, storeP99: summary(storeMs).p99, upstreamP50: summary(upstreamMs).p50, upstreamP99: summary(upstreamMs).p99 };
   if (process.env.DUMP) fs.writeFileSync(`${process.env.DUMP}-${mode}.json`, JSON.stringify({ ms, own, upstream: upstreamMs, storeSql: mode === 'vector' ? interleaved?.ms : undefined }));
 }
 // the query's embedding, asked of the upstream directly (same texts, one per request)
