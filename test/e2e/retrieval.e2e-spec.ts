@@ -54,7 +54,8 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
   describe('collections', () => {
     it('creates, reads, lists and deletes; a second create of the name is 409, an unknown name 404', async () => {
       const created = await request(t.url).post('/collections').send({ name: 'col-a', metadata: { owner: 'docs' } }).expect(201);
-      expect(created.body).toEqual({ name: 'col-a', model: 'text-embedding-3-small', dimensions: null, metadata: { owner: 'docs' }, documents: 0, chunks: 0, created_at: expect.any(String) });
+      expect(created.body).toEqual({ name: 'col-a', model: 'text-embedding-3-small', dimensions: null, metadata: { owner: 'docs' }, documents: 0, chunks: 0, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+      expect(Math.abs(Date.parse(created.body.created_at) - Date.now())).toBeLessThan(60_000);
       const again = await request(t.url).post('/collections').send({ name: 'col-a' }).expect(409);
       expect(again.body.error).toMatchObject({ type: 'invalid_request_error', code: 'collection_exists', param: 'name' });
       expect((await request(t.url).get('/collections').expect(200)).body.data.map((c: { name: string }) => c.name)).toContain('col-a');

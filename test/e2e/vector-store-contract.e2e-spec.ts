@@ -75,6 +75,25 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
     await expect(store.findCollection('nope')).resolves.toBeUndefined();
   });
 
+  it('gives created_at in ISO 8601 UTC whatever time zone the session is in', async () => {
+    const created = await store.createCollection({ name: 'c-time', model: null, dimensions: null, metadata: {} });
+    expect(created.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(created.created_at) - Date.now())).toBeLessThan(60_000);
+    const pool = await connection.pool();
+    /** Every connection the pool holds, given `statement`. */
+    const onEverySession = async (statement: string): Promise<void> => {
+      const clients = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
+      for (const client of clients) await client.query(statement);
+      for (const client of clients) client.release();
+    };
+    await onEverySession(`SET TIME ZONE 'Asia/Kolkata'`);
+    try {
+      await expect(store.findCollection('c-time')).resolves.toMatchObject({ created_at: created.created_at });
+    } finally {
+      await onEverySession('RESET TIME ZONE');
+    }
+  });
+
   it('keeps its session usable after statements that fail in parsing, binding a value, and executing', async () => {
     const pool = await connection.pool();
     const trips = connection.embeddedStore?.trips ?? 0;

@@ -42,7 +42,7 @@ export class CollectionDto {
   @ApiProperty({ example: { owner: 'support' } }) metadata!: Record<string, unknown>;
   @ApiProperty({ example: 42 }) documents!: number;
   @ApiProperty({ example: 180 }) chunks!: number;
-  @ApiProperty({ example: '2026-12-05 18:00:00.000+00' }) created_at!: string;
+  @ApiProperty({ description: 'ISO 8601, UTC', example: '2026-12-05T18:00:00.000Z' }) created_at!: string;
 }
 
 export class CollectionListDto {

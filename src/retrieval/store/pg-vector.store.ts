@@ -44,7 +44,8 @@ const MAX_INDEXED_DIMENSIONS = 2000;
 const INSERT_BATCH_CHARS = 128 * 1024;
 const INSERT_BATCH_ROWS = 500;
 
-const COLLECTION_COLUMNS = `id::int AS id, name, model, dimensions, requested_dimensions, metadata, created_at::text AS created_at`;
+const COLLECTION_COLUMNS = `id::int AS id, name, model, dimensions, requested_dimensions, metadata,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
 const STATS = `(SELECT count(*)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS documents,
   (SELECT coalesce(sum(d.chunk_count), 0)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS chunks`;
 

@@ -10,6 +10,7 @@ export interface CollectionRecord {
   /** Dimensions asked of the model (`dimensions` in its requests), when the collection was created with them. */
   requested_dimensions: number | null;
   metadata: Record<string, unknown>;
+  /** ISO 8601 in UTC (`2026-12-05T18:00:00.000Z`), whatever the session's time zone. */
   created_at: string;
 }
 
