@@ -95,7 +95,8 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       expect(embeddedInputs(fake).slice(-1)).toEqual(['Shipping to most countries takes two to four working days.']);
 
       const doc = await request(t.url).get('/collections/docs/documents/faq').expect(200);
-      expect(doc.body).toMatchObject({ id: 'faq', metadata: { lang: 'en' } });
+      expect(doc.body).toMatchObject({ id: 'faq', metadata: { lang: 'en' }, updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+      expect(Math.abs(Date.parse(doc.body.updated_at) - Date.now())).toBeLessThan(60_000);
       expect(doc.body.chunks.map((c: { text: string }) => c.text)).toEqual(changed.split('\n\n'));
       const stats = await request(t.url).get('/collections/docs').expect(200);
       expect(stats.body).toMatchObject({ dimensions: DIMS, documents: 1, chunks: 3 });

@@ -75,8 +75,11 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
     await expect(store.findCollection('nope')).resolves.toBeUndefined();
   });
 
-  it('gives created_at in ISO 8601 UTC whatever time zone the session is in', async () => {
+  it('gives created_at and updated_at in ISO 8601 UTC whatever time zone the session is in', async () => {
     const created = await store.createCollection({ name: 'c-time', model: null, dimensions: null, metadata: {} });
+    await store.upsertDocuments(created, [doc('d', [['dated', null]])], null);
+    const written = (await store.getDocument(created.id, 'd'))!;
+    expect(written.updated_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(created.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Math.abs(Date.parse(created.created_at) - Date.now())).toBeLessThan(60_000);
     const pool = await connection.pool();
@@ -89,6 +92,7 @@ describe.each(['embedded', 'postgres'] as const)('VectorStore contract: %s', (ba
     await onEverySession(`SET TIME ZONE 'Asia/Kolkata'`);
     try {
       await expect(store.findCollection('c-time')).resolves.toMatchObject({ created_at: created.created_at });
+      await expect(store.getDocument(created.id, 'd')).resolves.toMatchObject({ updated_at: written.updated_at });
     } finally {
       await onEverySession('RESET TIME ZONE');
     }

@@ -17,6 +17,8 @@ describe('schemaValidationError', () => {
     [{ keyword: 'minItems', instancePath: '/messages', params: { limit: 1 } }, 'messages', 'messages should not be empty'],
     [{ keyword: 'type', instancePath: '/max_tokens', params: { type: 'integer,null' } }, 'max_tokens', 'max_tokens must be an integer number'],
     [{ keyword: 'maximum', instancePath: '/temperature', params: { limit: 2 } }, 'temperature', 'temperature must not be greater than 2'],
+    // An optional field's schema allows null too; the message offers only the values.
+    [{ keyword: 'enum', instancePath: '/mode', params: { allowedValues: ['vector', 'text', 'hybrid', null] } }, 'mode', 'mode must be one of the following values: vector, text, hybrid'],
   ])('%j → %s', (problem, param, message) => {
     const error = schemaValidationError([problem]);
     expect(error.param).toBe(param);

@@ -47,7 +47,8 @@ function describe(problem: SchemaProblem, path: string): string {
       return `${path} ${TYPE_WORDING[types[0] ?? ''] ?? `must be of type ${types.join(' or ')}`}`;
     }
     case 'enum':
-      return `${path} must be one of the following values: ${(p.allowedValues as unknown[]).join(', ')}`;
+      // null is allowed where a field is optional (as @IsOptional()), not a value to offer.
+      return `${path} must be one of the following values: ${(p.allowedValues as unknown[]).filter((v) => v !== null).join(', ')}`;
     case 'minItems':
       return p.limit === 1 ? `${path} should not be empty` : `${path} must contain at least ${String(p.limit)} elements`;
     case 'maxItems':

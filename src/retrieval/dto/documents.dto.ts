@@ -85,6 +85,6 @@ export class DocumentChunkDto {
 export class DocumentDto {
   @ApiProperty({ example: 'refund-policy' }) id!: string;
   @ApiProperty({ example: { section: 'billing' } }) metadata!: Record<string, unknown>;
-  @ApiProperty({ example: '2026-12-05 18:00:00.000+00' }) updated_at!: string;
+  @ApiProperty({ description: 'ISO 8601, UTC', example: '2026-12-05T18:00:00.000Z' }) updated_at!: string;
   @ApiProperty({ type: [DocumentChunkDto] }) chunks!: DocumentChunkDto[];
 }

@@ -44,8 +44,9 @@ const MAX_INDEXED_DIMENSIONS = 2000;
 const INSERT_BATCH_CHARS = 128 * 1024;
 const INSERT_BATCH_ROWS = 500;
 
-const COLLECTION_COLUMNS = `id::int AS id, name, model, dimensions, requested_dimensions, metadata,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
+/** A timestamptz column as ISO 8601 in UTC, whatever the session's TimeZone and DateStyle. */
+const isoUtc = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const COLLECTION_COLUMNS = `id::int AS id, name, model, dimensions, requested_dimensions, metadata, ${isoUtc('created_at')} AS created_at`;
 const STATS = `(SELECT count(*)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS documents,
   (SELECT coalesce(sum(d.chunk_count), 0)::int FROM retrieval_documents d WHERE d.collection_id = c.id) AS chunks`;
 
@@ -194,7 +195,7 @@ export class PgVectorStore extends VectorStore {
   getDocument(collectionId: number, id: string): Promise<DocumentRecord | undefined> {
     return this.run('get_document', async (pool) => {
       const doc = await pool.query<{ id: string; metadata: Record<string, unknown>; updated_at: string }>(
-        'SELECT id, metadata, updated_at::text AS updated_at FROM retrieval_documents WHERE collection_id = $1 AND id = $2',
+        `SELECT id, metadata, ${isoUtc('updated_at')} AS updated_at FROM retrieval_documents WHERE collection_id = $1 AND id = $2`,
         [collectionId, id],
       );
       if (doc.rowCount === 0) return undefined;

@@ -35,6 +35,7 @@ export interface DocumentWrite {
 export interface DocumentRecord {
   id: string;
   metadata: Record<string, unknown>;
+  /** ISO 8601 in UTC. */
   updated_at: string;
   chunks: Array<{ chunk: number; text: string }>;
 }
