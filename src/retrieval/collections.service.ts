@@ -35,10 +35,10 @@ export class CollectionsService {
     return { id: name, deleted: true };
   }
 
-  /** The collection (without counts), or 404 naming it. */
-  async require(name: string): Promise<CollectionRecord> {
+  /** The collection (without counts), or 404 naming it (and `param`, the field that named it). */
+  async require(name: string, param?: string): Promise<CollectionRecord> {
     const found = await this.store.findCollection(name);
-    if (!found) throw collectionNotFound(name);
+    if (!found) throw collectionNotFound(name, param);
     return found;
   }
 }

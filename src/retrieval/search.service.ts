@@ -55,7 +55,7 @@ export class SearchService {
     const asked: Asked = { query, topK, filter, mode: request.mode ?? undefined, param };
 
     const remembered = this.known.get(name);
-    if (!remembered) return this.searchIn(await this.lookUp(name, ctx), asked, ctx);
+    if (!remembered) return this.searchIn(await this.lookUp(name, param, ctx), asked, ctx);
     let outcome: { response: SearchResponseDto } | { error: unknown };
     try {
       outcome = { response: await this.searchIn(remembered, asked, ctx) };
@@ -65,16 +65,16 @@ export class SearchService {
     if ('response' in outcome && outcome.response.results.length > 0) return outcome.response;
     // Nothing found (or a failure) under a remembered record: the collection may have been deleted or
     // made again under a new id (by another instance). Unchanged, that was the answer.
-    const current = await this.lookUp(name, ctx);
+    const current = await this.lookUp(name, param, ctx);
     if (!sameCollection(current, remembered)) return this.searchIn(current, asked, ctx);
     if ('error' in outcome) throw outcome.error;
     return outcome.response;
   }
 
-  /** The collection's record from the store (404 if none), remembered for the next search. */
-  private async lookUp(name: string, ctx: RequestContext): Promise<CollectionRecord> {
+  /** The collection's record from the store (404 if none, naming the path's `name` or grounded chat's field), remembered for the next search. */
+  private async lookUp(name: string, param: string, ctx: RequestContext): Promise<CollectionRecord> {
     this.known.forget(name);
-    const collection = await ctx.timeStore(() => this.collections.require(name));
+    const collection = await ctx.timeStore(() => this.collections.require(name, param ? `${param}collection` : undefined));
     this.known.remember(collection);
     return collection;
   }

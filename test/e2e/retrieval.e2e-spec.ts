@@ -314,7 +314,8 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       expect(plain.body).not.toHaveProperty('sources');
       expect(chatMessages(fake)).toEqual([{ role: 'user', content: 'hi' }]);
       const chatsBefore = fake.counters.chat;
-      await request(t.url).post('/chat/complete').send({ messages: [{ role: 'user', content: 'hi' }], retrieval: { collection: 'nope' } }).expect(404);
+      const unknown = await request(t.url).post('/chat/complete').send({ messages: [{ role: 'user', content: 'hi' }], retrieval: { collection: 'nope' } }).expect(404);
+      expect(unknown.body.error).toMatchObject({ param: 'retrieval.collection', code: 'collection_not_found' });
       const bad = await request(t.url).post('/chat/stream').send({ messages: [{ role: 'user', content: 'hi' }], retrieval: { collection: 'help', filter: { lang: { $regex: 'x' } } } }).expect(400);
       expect(bad.body.error).toMatchObject({ param: 'retrieval.filter.lang', code: 'invalid_filter' });
       expect(fake.counters.chat).toBe(chatsBefore);

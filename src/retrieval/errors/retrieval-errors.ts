@@ -1,7 +1,8 @@
 import { InvalidRequestError } from '../../common/errors/index.js';
 
-export function collectionNotFound(name: string): InvalidRequestError {
-  return new InvalidRequestError(`No collection named '${name}'`, { status: 404, code: 'collection_not_found', param: 'name' });
+/** `param`: the field that named it (the path's `name`; `retrieval.collection` in a grounded chat). */
+export function collectionNotFound(name: string, param = 'name'): InvalidRequestError {
+  return new InvalidRequestError(`No collection named '${name}'`, { status: 404, code: 'collection_not_found', param });
 }
 
 export function documentNotFound(collection: string, id: string): InvalidRequestError {
