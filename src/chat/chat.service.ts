@@ -6,6 +6,7 @@ import { malformedUpstreamResponse } from '../upstream/upstream-error.mapper.js'
 import { UpstreamClient } from '../upstream/upstream.client.js';
 import { InvalidRequestError } from '../common/errors/index.js';
 import { SearchService } from '../retrieval/search.service.js';
+import { SearchFallbackDto } from '../retrieval/dto/search.dto.js';
 import { ChatMessageDto } from './dto/chat-message.dto.js';
 import { ChatRequestDto } from './dto/chat-request.dto.js';
 import { ChatDeltaDto, ChatResponseDto, ChatSourceDto, ChatSourcesEventDto, UsageDto } from './dto/chat-response.dto.js';
@@ -41,6 +42,7 @@ export class ChatService {
     const model = typeof body.model === 'string' ? body.model : this.modelFor(dto);
     const response: ChatResponseDto = body.usage ? { content, model, usage: body.usage } : { content, model };
     if (grounded.sources) response.sources = grounded.sources;
+    if (grounded.fallback) response.retrieval_fallback = grounded.fallback;
     return response;
   }
 
@@ -51,11 +53,14 @@ export class ChatService {
   async stream(dto: ChatRequestDto, ctx: RequestContext): Promise<AsyncIterable<ChatDeltaDto | ChatSourcesEventDto>> {
     const grounded = await this.ground(dto, ctx);
     const deltas = await this.upstream.postStream('/chat/completions', this.upstreamBody(dto, grounded.messages, true), ctx, deltaOf);
-    return grounded.sources ? withFirst({ sources: grounded.sources }, deltas) : deltas;
+    if (!grounded.sources) return deltas;
+    const event: ChatSourcesEventDto = { sources: grounded.sources };
+    if (grounded.fallback) event.retrieval_fallback = grounded.fallback;
+    return withFirst(event, deltas);
   }
 
   /** With `retrieval`: passages for the last user message, searched through retrieval's SearchService. */
-  private async ground(dto: ChatRequestDto, ctx: RequestContext): Promise<{ messages: ChatMessageDto[]; sources?: ChatSourceDto[] }> {
+  private async ground(dto: ChatRequestDto, ctx: RequestContext): Promise<{ messages: ChatMessageDto[]; sources?: ChatSourceDto[]; fallback?: SearchFallbackDto }> {
     const retrieval = dto.retrieval;
     if (!retrieval) return { messages: dto.messages };
     const question = dto.messages.findLast((m) => m.role === 'user');
@@ -66,7 +71,7 @@ export class ChatService {
     if (retrieval.top_k !== undefined && retrieval.top_k !== null) query.top_k = retrieval.top_k;
     const found = await this.search.search(retrieval.collection, query, ctx, 'retrieval.');
     const sources = found.results.map(({ id, chunk, score, metadata }) => ({ id, chunk, score, metadata }));
-    return { messages: withGrounding(dto.messages, groundingMessage(found.results)), sources };
+    return { messages: withGrounding(dto.messages, groundingMessage(found.results)), sources, fallback: found.fallback };
   }
 
   private upstreamBody(dto: ChatRequestDto, messages: ChatMessageDto[], stream: boolean): Record<string, unknown> {

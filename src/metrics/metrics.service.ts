@@ -118,6 +118,12 @@ export class MetricsService {
     SECONDS,
     this.registry,
   );
+  readonly retrievalFallbacks = new Counter({
+    name: 'ballast_retrieval_fallbacks_total',
+    help: "Hybrid searches answered from the text list alone because the query's embedding failed, by the failure's code (upstream_timeout, circuit_open, not_configured, ...)",
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly redisConnectionErrors = new Counter({
     name: 'ballast_redis_connection_errors_total',
     help: 'Failed connections to Redis (each reconnect attempt that fails counts)',

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidRequestError } from '../common/errors/index.js';
+import { ApiError, InvalidRequestError, NotConfiguredError, ShuttingDownError } from '../common/errors/index.js';
 import { RequestContext } from '../common/http/request-context.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { UpstreamPoolExhaustedError } from '../upstream/errors/upstream-pool-exhausted.error.js';
+import { UpstreamRateLimitedError } from '../upstream/errors/upstream-rate-limited.error.js';
 import { CollectionEmbedder } from './collection-embedder.js';
 import { CollectionsService } from './collections.service.js';
 import { MAX_TOP_K, SearchMode, SearchRequestDto, SearchResponseDto } from './dto/search.dto.js';
@@ -27,6 +30,22 @@ interface Asked {
 }
 
 const DEFAULT_TOP_K = 5;
+
+/**
+ * Whether a failure of the query's embedding leaves hybrid search its text list: the upstream failed,
+ * timed out, refused for its rate limit, has its circuit open, is busy or not configured (with its
+ * code, e.g. `upstream_timeout`). Not a dimension mismatch, a shutdown or a client that left.
+ */
+function embeddingUnavailable(error: unknown): error is ApiError {
+  if (!(error instanceof ApiError) || error instanceof ShuttingDownError) return false;
+  return (
+    error.type === 'upstream_error' ||
+    error.type === 'timeout_error' ||
+    error instanceof UpstreamRateLimitedError ||
+    error instanceof UpstreamPoolExhaustedError ||
+    error instanceof NotConfiguredError
+  );
+}
 /** Each list fused by hybrid search is this many times top_k (at least HYBRID_MIN_CANDIDATES), so fusion has overlap to reward. */
 const HYBRID_DEPTH = 4;
 const HYBRID_MIN_CANDIDATES = 20;
@@ -44,6 +63,7 @@ export class SearchService {
     private readonly collections: CollectionsService,
     private readonly embedder: CollectionEmbedder,
     private readonly known: KnownCollections,
+    private readonly metrics: MetricsService,
   ) {}
 
   async search(name: string, request: SearchQuery | SearchRequestDto, ctx: RequestContext, param = ''): Promise<SearchResponseDto> {
@@ -91,7 +111,17 @@ export class SearchService {
     const textHits = mode === 'hybrid' ? ctx.timeStore(() => this.store.searchText(collection, query, depth, filter)) : Promise.resolve([]);
     // Both lists are asked for at once; the text list does not wait for the embedding.
     textHits.catch(() => undefined);
-    const { hits: vectorHits, usage } = await this.vectorSearch(collection, query, depth, filter, ctx);
+    let vector: Awaited<ReturnType<SearchService['vectorSearch']>>;
+    try {
+      vector = await this.vectorSearch(collection, query, depth, filter, ctx);
+    } catch (error) {
+      // Hybrid with its embedding upstream down still answers, from the text list, and says so.
+      if (mode !== 'hybrid' || !embeddingUnavailable(error)) throw error;
+      const code = error.code ?? error.type;
+      this.metrics.retrievalFallbacks.inc({ code });
+      return { mode: 'text', results: reciprocalRankFusion([await textHits], topK), fallback: { from: 'hybrid', code, message: error.message } };
+    }
+    const { hits: vectorHits, usage } = vector;
     const response: SearchResponseDto =
       mode === 'vector' ? { mode, results: vectorHits } : { mode, results: reciprocalRankFusion([vectorHits, await textHits], topK) };
     if (usage) response.usage = usage;

@@ -201,6 +201,48 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       expect(res.body.results[0].score).toBeGreaterThan(res.body.results[1].score);
     });
 
+    it('hybrid answers from its text list when the query cannot be embedded, and says so; vector fails; hybrid again once the upstream answers', async () => {
+      const fallbacks = async (): Promise<number> =>
+        Number(/^ballast_retrieval_fallbacks_total\{code="upstream_http_error"\} (\d+)$/m.exec((await request(t.url).get('/metrics').expect(200)).text)?.[1] ?? 0);
+      const before = await fallbacks();
+      fake.knobs.fault = { kind: 'status', status: 500 };
+      try {
+        const res = await request(t.url).post('/collections/kb/search').send({ query: 'money back when down', top_k: 2 }).expect(200);
+        expect(res.body).toEqual({
+          mode: 'text',
+          results: [expect.objectContaining({ id: 'refunds', score: expect.any(Number) })],
+          fallback: { from: 'hybrid', code: 'upstream_http_error', message: 'The upstream failed (HTTP 500)' },
+        });
+        expect(res.headers['server-timing']).toMatch(/store;dur=/);
+        const vector = await request(t.url).post('/collections/kb/search').send({ query: 'money back when down', mode: 'vector' }).expect(502);
+        expect(vector.body.error).toMatchObject({ type: 'upstream_error', code: 'upstream_http_error' });
+        expect(await fallbacks()).toBe(before + 1);
+      } finally {
+        fake.knobs.fault = null;
+      }
+      const back = await request(t.url).post('/collections/kb/search').send({ query: 'money back when up again', top_k: 2 }).expect(200);
+      expect(back.body.mode).toBe('hybrid');
+      expect(back.body).not.toHaveProperty('fallback');
+    });
+
+    it('with a share of embedding calls failing, every hybrid search answers: those whose embedding failed from the text list', async () => {
+      fake.reset({ embeddingDims: DIMS, failureRate: 0.5, failureSeed: 7 });
+      try {
+        const answers = [];
+        for (let i = 0; i < 16; i++) {
+          answers.push(await request(t.url).post('/collections/kb/search').send({ query: `money back, attempt ${i}`, top_k: 2 }).expect(200));
+        }
+        const fellBack = answers.filter((a) => a.body.fallback !== undefined);
+        expect(fake.counters.randomFailures).toBeGreaterThan(0);
+        expect(fake.counters.randomFailures).toBeLessThan(16);
+        expect(fellBack).toHaveLength(fake.counters.randomFailures);
+        for (const a of answers) expect(a.body.results[0].id).toBe('refunds');
+        for (const a of fellBack) expect(a.body.mode).toBe('text');
+      } finally {
+        fake.reset({ embeddingDims: DIMS });
+      }
+    });
+
     it('filters: equals, $in, a key no document has (nothing), in every mode', async () => {
       for (const mode of ['vector', 'text', 'hybrid']) {
         const de = await request(t.url).post('/collections/kb/search').send({ query: 'Konto geschlossen money', mode, filter: { lang: 'de' } }).expect(200);
@@ -297,6 +339,22 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       expect(sent[0].content).toMatch(/Cite the passages/);
       expect(sent[0].content).toContain('[1] (document "refunds", chunk 0)\nRefunds: we send your money back within 30 days of a return.');
       expect(sent[0].content).not.toContain('Geld');
+    });
+
+    it("grounded chat whose query cannot be embedded answers from text search's passages and says so, whole and streamed", async () => {
+      fake.knobs.faults = [{ kind: 'status', status: 503 }];
+      const res = await request(t.url)
+        .post('/chat/complete')
+        .send({ messages: [{ role: 'user', content: 'How do I get my money back, embeddings down?' }], retrieval: { collection: 'help', top_k: 1 } })
+        .expect(200);
+      expect(res.body.sources).toEqual([expect.objectContaining({ id: 'refunds' })]);
+      expect(res.body.retrieval_fallback).toMatchObject({ from: 'hybrid', code: 'upstream_http_error' });
+      expect(chatMessages(fake)[0].content).toContain('Refunds: we send your money back');
+      fake.knobs.faults = [{ kind: 'status', status: 503 }];
+      const stream = await postSse(`${t.url}/chat/stream`, { messages: [{ role: 'user', content: 'money back please, embeddings down' }], retrieval: { collection: 'help', top_k: 1 } });
+      expect(stream.status).toBe(200);
+      const first = JSON.parse(stream.frames.filter((f) => f.event === 'message')[0].data) as Record<string, unknown>;
+      expect(first).toEqual({ sources: [expect.objectContaining({ id: 'refunds' })], retrieval_fallback: expect.objectContaining({ code: 'upstream_http_error' }) });
     });
 
     it('/chat/stream: one sources event before the first token, then the tokens', async () => {

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SearchFallbackDto } from '../../retrieval/dto/search.dto.js';
 
 export class UsageDto {
   @ApiProperty({ example: 12 }) prompt_tokens!: number;
@@ -25,11 +26,15 @@ export class ChatResponseDto {
 
   @ApiPropertyOptional({ type: [ChatSourceDto], description: 'With `retrieval`: the passages given to the model, numbered [1], [2], ... in that order' })
   sources?: ChatSourceDto[];
+
+  @ApiPropertyOptional({ type: SearchFallbackDto, description: "With `retrieval`: present when the passages came from text search alone, the query's embedding having failed" })
+  retrieval_fallback?: SearchFallbackDto;
 }
 
 /** With `retrieval`, a stream's first event (before any token). */
 export class ChatSourcesEventDto {
   @ApiProperty({ type: [ChatSourceDto] }) sources!: ChatSourceDto[];
+  @ApiPropertyOptional({ type: SearchFallbackDto, description: 'As in a whole answer' }) retrieval_fallback?: SearchFallbackDto;
 }
 
 export class ChatDeltaDto {

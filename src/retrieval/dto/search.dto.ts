@@ -46,9 +46,20 @@ export class SearchResultDto {
   score!: number;
 }
 
+export class SearchFallbackDto {
+  @ApiProperty({ example: 'hybrid', enum: ['hybrid'] }) from!: 'hybrid';
+  @ApiProperty({ description: "The embedding failure's error code", example: 'upstream_timeout' }) code!: string;
+  @ApiProperty({ example: 'The upstream did not answer within 30000 ms' }) message!: string;
+}
+
 export class SearchResponseDto {
-  @ApiProperty({ example: 'hybrid', enum: SEARCH_MODES }) mode!: SearchMode;
+  @ApiProperty({ description: 'The mode that answered: `text` when hybrid fell back (see `fallback`)', example: 'hybrid', enum: SEARCH_MODES }) mode!: SearchMode;
   @ApiProperty({ type: [SearchResultDto] }) results!: SearchResultDto[];
+  @ApiPropertyOptional({
+    type: SearchFallbackDto,
+    description: "Present when hybrid search answered from its text list alone because the query's embedding failed (upstream down, timed out, rate-limited, circuit open, not configured); a `vector` search fails instead",
+  })
+  fallback?: SearchFallbackDto;
   @ApiPropertyOptional({ type: EmbeddingUsageDto, description: 'Tokens of the query embedding (absent when cached or text-only)' })
   usage?: EmbeddingUsageDto;
 }
