@@ -49,7 +49,7 @@ export class SearchResultDto {
 export class SearchFallbackDto {
   @ApiProperty({ example: 'hybrid', enum: ['hybrid'] }) from!: 'hybrid';
   @ApiProperty({ description: "The embedding failure's error code", example: 'upstream_timeout' }) code!: string;
-  @ApiProperty({ example: 'The upstream did not answer within 30000 ms' }) message!: string;
+  @ApiProperty({ example: 'Upstream did not answer within 30000 ms' }) message!: string;
 }
 
 export class SearchResponseDto {
