@@ -59,8 +59,9 @@ export class EmbeddingsService implements OnModuleDestroy {
     const { batchSize, concurrency, coalesceMs, coalesceWhenIdle, maxInputs, maxTextChars } = config.embeddings;
     this.limits = { maxInputs, maxTextChars, maxInputsKey: 'EMBEDDINGS_MAX_INPUTS', maxTextCharsKey: 'EMBEDDINGS_MAX_TEXT_CHARS' };
     // By default a call that finds nothing of its lane in flight goes upstream at once; the window batches calls behind a busy one.
+    // A failed batch does not abort the call's other batches in flight: what they bring back is cached, so a retry finds it.
     this.batcher = new MicroBatcher(
-      { batchSize, concurrency, coalesceMs, coalesceWhenIdle },
+      { batchSize, concurrency, coalesceMs, coalesceWhenIdle, finishInFlightOnFailure: true },
       (lane) => `${specKey(lane.spec)}|${lane.wire}`,
       (lane, texts, ctx) => this.embedBatch(lane, texts, ctx),
     );

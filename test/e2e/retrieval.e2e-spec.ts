@@ -134,6 +134,28 @@ describe('retrieval over HTTP (embedded store, fake upstream)', () => {
       expect(fake.counters.embeddings).toBe(0);
     });
 
+    it('an upsert one of whose embedding calls fails writes nothing (502); sent again, only the texts of the failed call go upstream', async () => {
+      fake.reset({ embeddingDims: DIMS });
+      await request(t.url).post('/collections').send({ name: 'batches' }).expect(201);
+      // 150 one-chunk documents: three upstream calls (EMBEDDINGS_BATCH_SIZE 64); the second one fails.
+      const documents = Array.from({ length: 150 }, (_, i) => ({ id: `b${i}`, text: `Batch document number ${i} about refunds.` }));
+      fake.knobs.faults = [{ kind: 'none' }, { kind: 'status', status: 500 }];
+      const failed = await request(t.url).post('/collections/batches/documents').send({ documents }).expect(502);
+      expect(failed.body.error).toMatchObject({ type: 'upstream_error', code: 'upstream_http_error' });
+      expect((await request(t.url).get('/collections/batches').expect(200)).body).toMatchObject({ documents: 0, chunks: 0 });
+      await request(t.url).get('/collections/batches/documents/b0').expect(404);
+      const firstCalls = fake.requests.filter((r) => r.path === '/v1/embeddings').map((r) => [...(r.body as { input: string[] }).input].sort());
+      expect(firstCalls.map((inputs) => inputs.length).sort((a, b) => a - b)).toEqual([22, 64, 64]);
+
+      fake.requests = [];
+      const retried = await request(t.url).post('/collections/batches/documents').send({ documents }).expect(200);
+      expect(retried.body).toMatchObject({ embedded_chunks: 150, written_chunks: 150 });
+      const sentAgain = embeddedInputs(fake).sort();
+      // Exactly one of the first attempt's calls went again: the two that answered were kept in the cache.
+      expect(firstCalls.filter((inputs) => JSON.stringify(inputs) === JSON.stringify(sentAgain))).toHaveLength(1);
+      expect((await request(t.url).get('/collections/batches').expect(200)).body).toMatchObject({ documents: 150, chunks: 150 });
+    });
+
     it('answers 409 when the model starts returning vectors of other dimensions, and writes nothing', async () => {
       fake.reset({ embeddingDims: DIMS * 2 });
       const res = await request(t.url).post('/collections/docs/documents').send({ documents: [{ id: 'wide', text: 'A text never embedded before.' }] }).expect(409);

@@ -199,6 +199,27 @@ describe(MicroBatcher.name, () => {
     await expect(other.done).resolves.toEqual([vectorOf('z')]);
   });
 
+  it.each([
+    [false, true],
+    [true, false],
+  ])('with finishInFlightOnFailure %s, a failed batch aborts the other batches of its call in flight: %s', async (finish, aborted) => {
+    const { batcher, sent } = harness({ batchSize: 2, concurrency: 4, finishInFlightOnFailure: finish });
+    const call = batcher.submit({ model: 'm' }, ['a', 'b', 'c', 'd']);
+    await tick();
+    expect(sent).toHaveLength(2);
+    sent[0].fail(new Error('upstream 500'));
+    await expect(call.done).rejects.toThrow('upstream 500');
+    expect(sent[1].ctx.clientClosed).toBe(aborted);
+    sent[1].succeed();
+    await tick();
+    expect(batcher.batchesInFlight).toBe(0);
+    // A caller that leaves still aborts what only it wanted, whatever the option.
+    const leaving = batcher.submit({ model: 'm' }, ['x']);
+    await tick();
+    leaving.release(new Error('client gone'));
+    expect(sent[2].ctx.clientClosed).toBe(true);
+  });
+
   it('a text whose batch failed is sent again for a later call', async () => {
     const { batcher, sent } = harness();
     const first = batcher.submit({ model: 'm' }, ['t']);

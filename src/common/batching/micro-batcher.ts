@@ -15,6 +15,13 @@ export interface BatcherOptions {
   coalesceWhenIdle?: boolean;
   /** Most texts waiting for a batch; a submit that would go beyond gets `QueueFullError`. Default: unbounded. */
   maxQueued?: number;
+  /**
+   * When a batch fails, whether the other batches its callers waited on that are already in flight
+   * run to their end (default false: aborted once no caller wants them; queued texts are dropped
+   * either way). True where a batch's results are worth having without a caller: embeddings are
+   * cached (and paid for), so a caller that retries after the failure finds them.
+   */
+  finishInFlightOnFailure?: boolean;
 }
 
 /**
@@ -239,10 +246,11 @@ export class MicroBatcher<S, R> {
         // those calls' other queued texts are dropped first, so nobody pays for them.
         (error: unknown) => {
           this.stats.failedBatches++;
+          const keepInFlight = this.options.finishInFlightOnFailure === true;
           for (const entry of entries) {
             this.forget(entry);
-            this.fail(entry.ticket, error);
-            if (entry.more) for (const { ticket } of entry.more) this.fail(ticket, error);
+            this.fail(entry.ticket, error, keepInFlight);
+            if (entry.more) for (const { ticket } of entry.more) this.fail(ticket, error, keepInFlight);
           }
         },
       )
@@ -286,11 +294,11 @@ export class MicroBatcher<S, R> {
     if (this.toAnswer.length > 0) setImmediate(this.answerNext);
   };
 
-  /** Rejects the ticket and drops its interest in every text it still waits for. */
-  private fail(ticket: Ticket<S, R>, reason: unknown): void {
+  /** Rejects the ticket and drops its interest in every text it still waits for (with `keepInFlight`, only in those not yet sent). */
+  private fail(ticket: Ticket<S, R>, reason: unknown, keepInFlight = false): void {
     if (ticket.settled) return;
     ticket.settled = true;
-    for (const entry of ticket.entries) this.unsubscribe(entry);
+    for (const entry of ticket.entries) if (!(keepInFlight && entry.batch)) this.unsubscribe(entry);
     ticket.reject(reason);
   }
 
