@@ -40,8 +40,9 @@ export class ChatController {
   @ApiOperation({
     summary: 'The answer as Server-Sent Events while tokens arrive',
     description:
-      'One `data: {"content":"..."}` event per delta, then `data: [DONE]`. A failure after the stream opened ends it with ' +
-      '`event: error` and `data: {"error":{...}}`. `: ping` comments keep idle connections open.',
+      'One `data: {"content":"..."}` event per delta, then `data: [DONE]`. With `retrieval`, a first event ' +
+      '`data: {"sources":[...]}` (and `retrieval_fallback` when the passages came from text search alone). A failure after the ' +
+      'stream opened ends it with `event: error` and `data: {"error":{...}}`. `: ping` comments keep idle connections open.',
   })
   @ApiBody({ type: ChatRequestDto })
   @ApiProduces('text/event-stream')

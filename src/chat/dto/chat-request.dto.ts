@@ -39,7 +39,7 @@ export class ChatRequestDto {
 
   @ApiPropertyOptional({
     type: ChatRetrievalDto,
-    description: 'Grounded answer: passages found for the last user message go to the model, which is told to answer from them and cite them; the answer carries `sources`',
+    description: 'Grounded answer: passages found for the last user message go to the model, which is told to answer from them and cite them; the answer carries `sources` (and `retrieval_fallback` when the query could not be embedded and text search alone found them)',
   })
   retrieval?: ChatRetrievalDto;
 }
