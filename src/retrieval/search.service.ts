@@ -31,6 +31,10 @@ interface Asked {
 
 const DEFAULT_TOP_K = 5;
 
+/** Each list fused by hybrid search is this many times top_k (at least HYBRID_MIN_CANDIDATES), so fusion has overlap to reward. */
+const HYBRID_DEPTH = 4;
+const HYBRID_MIN_CANDIDATES = 20;
+
 /**
  * Whether a failure of the query's embedding leaves hybrid search its text list: the upstream failed,
  * timed out, refused for its rate limit, has its circuit open, is busy or not configured (with its
@@ -46,9 +50,6 @@ function embeddingUnavailable(error: unknown): error is ApiError {
     error instanceof NotConfiguredError
   );
 }
-/** Each list fused by hybrid search is this many times top_k (at least HYBRID_MIN_CANDIDATES), so fusion has overlap to reward. */
-const HYBRID_DEPTH = 4;
-const HYBRID_MIN_CANDIDATES = 20;
 
 /**
  * Searches a collection: `vector` (the query embedded in the collection's model, cosine over the
